@@ -1,0 +1,31 @@
+"""``GET /v1/events``: the caller's own Server-Sent Events, resumable with Last-Event-ID."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, request, stream_with_context
+
+from graphnode.api import services
+from graphnode.api.auth import current_user
+from graphnode.api.errors import ApiError
+from graphnode.events import stream_events
+
+EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
+
+blueprint = Blueprint("events", __name__, url_prefix="/v1/events")
+
+
+@blueprint.get("")
+def stream() -> Response:
+    user_id = current_user(allow_query_token=True)
+    svc = services()
+    last_event_id = request.headers.get("Last-Event-ID") or request.args.get("lastEventId")
+    if last_event_id and not EVENT_ID.fullmatch(last_event_id):
+        raise ApiError(400, "invalid_last_event_id", "Last-Event-ID must look like 1700000000000-0")
+    frames = stream_events(svc.redis, user_id, last_event_id, svc.settings.sse_keepalive_seconds)
+    return Response(
+        stream_with_context(frames),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,87 @@
+"""The Celery app, configured by a function and found by ``celery -A graphnode``.
+
+Requests ride graph-req to the GPU worker, results and progress ride graph-res to the
+result worker. Tasks are named by their contract ``taskType`` so that the API sends them
+by name without importing ``tasks/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from graphnode.contract import TaskType
+from graphnode.settings import CommonSettings
+from graphnode.topology import load_topology
+
+#: Long polling: SQS holds a ReceiveMessage open up to 20 s (its maximum) until a message
+#: arrives, so idle workers make 3 requests a minute instead of dozens.
+SQS_LONG_POLL_SECONDS = 20
+
+TASK_MODULES = [
+    "tasks.graph_generation",
+    "workers.graph_generation",
+]
+
+
+def queue_for(task_type: TaskType, settings: CommonSettings) -> str:
+    return settings.request_queue if task_type.is_request else settings.result_queue
+
+
+def celery_config(settings: CommonSettings) -> dict[str, Any]:
+    topology = load_topology()
+    queues = [settings.request_queue, settings.result_queue]
+    return {
+        "broker_url": settings.broker_url,
+        "broker_transport_options": {
+            "region": settings.aws_region,
+            "is_secure": (settings.aws_endpoint_url or "https").startswith("https"),
+            # Only these queues exist; kombu must never create queues of its own
+            # (pidbox, celeryev) on SQS.
+            "predefined_queues": {name: {"url": settings.queue_url(name)} for name in queues},
+            "wait_time_seconds": SQS_LONG_POLL_SECONDS,
+            "polling_interval": 0,
+            "visibility_timeout": topology.queues["graph-req"].visibility_timeout_seconds,
+            # Plain JSON bodies: kombu's default base64 adds a third to every message.
+            "sqs_base64_encoding": False,
+        },
+        "broker_connection_retry_on_startup": True,
+        "task_queues": [Queue(name) for name in queues],
+        "task_default_queue": settings.request_queue,
+        "task_create_missing_queues": False,
+        "task_routes": {t.value: {"queue": queue_for(t, settings)} for t in TaskType},
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        # At-least-once: a message is deleted only after its handler succeeded. A failure
+        # is not acknowledged, so SQS redelivers it and, after maxReceiveCount, moves it to
+        # the DLQ. Celery's retry() is not used: it would publish a new message and reset
+        # the receive count that the redrive policy relies on.
+        "task_acks_late": True,
+        "task_acks_on_failure_or_timeout": False,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        # Results travel as messages on graph-res, not through a Celery result backend.
+        "task_ignore_result": True,
+        # SQS has no broadcast or event exchange that Celery can use as is.
+        "worker_enable_remote_control": False,
+        "worker_send_task_events": False,
+        "task_send_sent_event": False,
+        "worker_hijack_root_logger": False,
+        "include": TASK_MODULES,
+    }
+
+
+def create_celery_app(settings: CommonSettings | None = None) -> Celery:
+    settings = settings or CommonSettings()
+    app = Celery("graphnode", set_as_current=True)
+    app.conf.update(celery_config(settings))
+    app.graphnode_settings = settings  # type: ignore[attr-defined]
+    from graphnode import middleware
+
+    middleware.install(app)
+    return app
+
+
+celery_app = create_celery_app()

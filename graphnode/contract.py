@@ -1,0 +1,211 @@
+"""The message contract: every SQS message payload is a versioned envelope.
+
+``{version, taskType, taskId, timestamp, payload}``; the payload model is chosen by
+``taskType``. Large data never rides in a message: payloads carry S3 keys (claim check).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CONTRACT_VERSION = 1
+
+#: SQS's hard limit for one message body (raised from 256 KiB in August 2025).
+SQS_MAX_MESSAGE_BYTES = 1024 * 1024
+#: Our own budget for one envelope. Far below the SQS limit because Celery wraps the
+#: envelope in its own message (headers, properties), and because anything this large
+#: belongs in S3 anyway.
+MAX_ENVELOPE_BYTES = 64 * 1024
+
+TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$"
+
+
+class TaskType(StrEnum):
+    GRAPH_GENERATION_REQUEST = "GRAPH_GENERATION_REQUEST"
+    GRAPH_GENERATION_PROGRESS = "GRAPH_GENERATION_PROGRESS"
+    GRAPH_GENERATION_RESULT = "GRAPH_GENERATION_RESULT"
+    GRAPH_SUMMARY_REQUEST = "GRAPH_SUMMARY_REQUEST"
+    GRAPH_SUMMARY_RESULT = "GRAPH_SUMMARY_RESULT"
+    ADD_NODE_REQUEST = "ADD_NODE_REQUEST"
+    ADD_NODE_RESULT = "ADD_NODE_RESULT"
+    MICROSCOPE_INGEST_REQUEST = "MICROSCOPE_INGEST_REQUEST"
+    MICROSCOPE_INGEST_RESULT = "MICROSCOPE_INGEST_RESULT"
+
+    @property
+    def is_request(self) -> bool:
+        """Requests ride graph-req to the GPU worker; everything else rides graph-res."""
+        return self.value.endswith("_REQUEST")
+
+
+class JobStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+class ContractError(ValueError):
+    """A message that does not follow the contract; the text says which field and why."""
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    userId: str = Field(pattern=USER_ID_PATTERN)
+
+
+class _InputRef(_Payload):
+    inputKey: str = Field(min_length=1, max_length=1024)
+    inputSha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class GraphGenerationRequest(_InputRef):
+    minClusters: int = Field(default=3, ge=1, le=50)
+    maxClusters: int = Field(default=8, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _range(self) -> GraphGenerationRequest:
+        if self.minClusters > self.maxClusters:
+            raise ValueError("minClusters must not exceed maxClusters")
+        return self
+
+
+class Progress(_Payload):
+    stage: str = Field(min_length=1, max_length=64)
+    progress: float = Field(ge=0.0, le=1.0)
+    message: str | None = Field(default=None, max_length=500)
+
+
+class _Result(_Payload):
+    status: Literal[JobStatus.COMPLETED, JobStatus.FAILED]
+    outputKeys: dict[str, str] = Field(default_factory=dict)
+    stats: dict[str, int | float] = Field(default_factory=dict)
+    error: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _status_fields(self) -> _Result:
+        if self.status == JobStatus.FAILED and not self.error:
+            raise ValueError("a FAILED result needs an error")
+        if self.status == JobStatus.COMPLETED and not self.outputKeys:
+            raise ValueError("a COMPLETED result needs outputKeys")
+        return self
+
+
+class GraphGenerationResult(_Result):
+    """``outputKeys``: ``graph`` and ``features`` S3 keys."""
+
+
+class GraphSummaryRequest(_Payload):
+    graphKey: str = Field(min_length=1, max_length=1024)
+
+
+class GraphSummaryResult(_Result):
+    """``outputKeys``: ``summary``."""
+
+
+class AddNodeRequest(_InputRef):
+    graphKey: str = Field(min_length=1, max_length=1024)
+    featuresKey: str = Field(min_length=1, max_length=1024)
+
+
+class AddNodeResult(_Result):
+    """``outputKeys``: ``graph``, ``features`` and ``assignments``."""
+
+
+class MicroscopeIngestRequest(_InputRef):
+    groupId: str = Field(pattern=TASK_ID_PATTERN)
+    documentId: str = Field(pattern=TASK_ID_PATTERN)
+    fileName: str = Field(min_length=1, max_length=255)
+
+
+class MicroscopeIngestResult(_Result):
+    groupId: str = Field(pattern=TASK_ID_PATTERN)
+    documentId: str = Field(pattern=TASK_ID_PATTERN)
+
+
+PAYLOAD_MODELS: dict[TaskType, type[_Payload]] = {
+    TaskType.GRAPH_GENERATION_REQUEST: GraphGenerationRequest,
+    TaskType.GRAPH_GENERATION_PROGRESS: Progress,
+    TaskType.GRAPH_GENERATION_RESULT: GraphGenerationResult,
+    TaskType.GRAPH_SUMMARY_REQUEST: GraphSummaryRequest,
+    TaskType.GRAPH_SUMMARY_RESULT: GraphSummaryResult,
+    TaskType.ADD_NODE_REQUEST: AddNodeRequest,
+    TaskType.ADD_NODE_RESULT: AddNodeResult,
+    TaskType.MICROSCOPE_INGEST_REQUEST: MicroscopeIngestRequest,
+    TaskType.MICROSCOPE_INGEST_RESULT: MicroscopeIngestResult,
+}
+
+
+class Envelope(BaseModel):
+    """The outer shape shared by every message; ``payload`` is validated by ``taskType``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = CONTRACT_VERSION
+    taskType: TaskType
+    taskId: str = Field(pattern=TASK_ID_PATTERN)
+    timestamp: datetime
+    payload: dict[str, Any]
+
+    def payload_model(self) -> Any:
+        return PAYLOAD_MODELS[self.taskType].model_validate(self.payload)
+
+
+def make_envelope(task_type: TaskType, task_id: str, payload: _Payload) -> dict[str, Any]:
+    """Build a validated envelope as plain JSON data, refusing one that is too large."""
+    if not isinstance(payload, PAYLOAD_MODELS[task_type]):
+        raise ContractError(f"{task_type} takes a {PAYLOAD_MODELS[task_type].__name__} payload")
+    envelope = Envelope(
+        taskType=task_type,
+        taskId=task_id,
+        timestamp=datetime.now(UTC),
+        payload=payload.model_dump(mode="json"),
+    ).model_dump(mode="json")
+    size = len(json.dumps(envelope).encode())
+    if size > MAX_ENVELOPE_BYTES:
+        raise ContractError(
+            f"envelope of {size} bytes exceeds {MAX_ENVELOPE_BYTES}: put the data in S3"
+        )
+    return envelope
+
+
+def parse_envelope(data: Any, expected: TaskType | None = None) -> tuple[Envelope, Any]:
+    """Validate an incoming envelope and its payload; ContractError names what is wrong."""
+    try:
+        envelope = Envelope.model_validate(data)
+        if expected is not None and envelope.taskType != expected:
+            raise ContractError(f"taskType {envelope.taskType} where {expected} was expected")
+        return envelope, envelope.payload_model()
+    except ValidationError as exc:
+        raise ContractError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "message"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def json_schemas() -> dict[str, Any]:
+    """JSON Schema of the envelope and of every payload, for clients in other languages."""
+    schemas: dict[str, Any] = {"Envelope": Envelope.model_json_schema()}
+    for task_type, model in PAYLOAD_MODELS.items():
+        schemas[task_type.value] = model.model_json_schema()
+    return schemas
+
+
+def is_valid_task_id(task_id: str) -> bool:
+    return re.fullmatch(TASK_ID_PATTERN, task_id) is not None

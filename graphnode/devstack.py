@@ -1,0 +1,177 @@
+"""The embedded default stack as local processes: the AWS emulator, Redis, the API, workers.
+
+Used by ``graphnode demo``, ``graphnode stack`` and the integration tests; in production
+the same roles run from the Procfile against real AWS.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import requests
+
+from graphnode.settings import LOCAL_AWS_ENDPOINT
+
+DEFAULT_PORTS = {"aws": 4566, "redis": 6379, "api": 8000}
+
+
+class StackError(RuntimeError):
+    """A part of the stack did not start; the message says which and where its log is."""
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def choose_ports(preferred: dict[str, int] | None = None) -> dict[str, int]:
+    """The preferred port of each part where free, otherwise any free port."""
+    chosen = {}
+    for name, port in (preferred or DEFAULT_PORTS).items():
+        chosen[name] = port if port_is_free(port) else free_port()
+    return chosen
+
+
+@dataclass
+class DevStack:
+    workdir: Path
+    ports: dict[str, int] = field(default_factory=choose_ports)
+    queue_prefix: str = ""
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _logs: list[IO[bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        endpoint = (
+            LOCAL_AWS_ENDPOINT if self.ports["aws"] == 4566
+            else f"http://127.0.0.1:{self.ports['aws']}"
+        )
+        self.env = {
+            **os.environ,
+            "GRAPHNODE_AWS_ENDPOINT_URL": endpoint,
+            "GRAPHNODE_REDIS_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
+            "GRAPHNODE_STORE_URL": f"sqlite:///{self.workdir / 'graphnode.db'}",
+            "GRAPHNODE_JWT_SECRET": secrets.token_urlsafe(32),
+            "GRAPHNODE_REQUEST_QUEUE": f"{self.queue_prefix}graph-req",
+            "GRAPHNODE_RESULT_QUEUE": f"{self.queue_prefix}graph-res",
+            # The emulator accepts any credentials; real AWS takes them from the usual chain.
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "HF_HUB_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+        }
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['api']}"
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        log = self.log_path(name).open("ab")
+        self._logs.append(log)
+        self.processes[name] = subprocess.Popen(
+            argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+            start_new_session=True,
+        )
+
+    def _wait(self, name: str, ready: object, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise StackError(f"{name} exited with {process.returncode}; "
+                                 f"see {self.log_path(name)}")
+            try:
+                if ready():  # type: ignore[operator]
+                    return
+            except (OSError, requests.RequestException):
+                pass
+            time.sleep(0.2)
+        raise StackError(f"{name} not ready after {timeout:.0f}s; see {self.log_path(name)}")
+
+    def start_backing_services(self) -> None:
+        """The AWS emulator and Redis, then the queues, DLQs and bucket."""
+        redis_server = shutil.which("redis-server")
+        if redis_server is None:
+            raise StackError("redis-server not found: install it (apt-get install redis-server)")
+        self._spawn("aws", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                            "-p", str(self.ports["aws"])])
+        self._spawn("redis", [redis_server, "--port", str(self.ports["redis"]), "--bind",
+                              "127.0.0.1", "--save", "", "--appendonly", "no"])
+        endpoint = self.env["GRAPHNODE_AWS_ENDPOINT_URL"]
+        self._wait("aws", lambda: requests.get(f"{endpoint}/moto-api/", timeout=1).ok, 30)
+        self._wait("redis", lambda: _tcp_open(self.ports["redis"]), 15)
+        self.provision()
+
+    def provision(self) -> None:
+        subprocess.run([sys.executable, "-m", "graphnode.cli", "provision"], env=self.env,
+                       check=True, capture_output=True)
+
+    def start_api(self) -> None:
+        self._spawn("api", [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "2",
+                            "-b", f"127.0.0.1:{self.ports['api']}", "--timeout", "120",
+                            "graphnode.api:create_app()"])
+        self._wait("api", lambda: requests.get(f"{self.api_url}/healthz", timeout=1).ok, 30)
+
+    def start_worker(self, queue_role: str, concurrency: int = 1) -> None:
+        queue = self.env["GRAPHNODE_REQUEST_QUEUE" if queue_role == "req" else
+                         "GRAPHNODE_RESULT_QUEUE"]
+        self._spawn(f"worker-{queue_role}", [
+            sys.executable, "-m", "celery", "-A", "graphnode", "worker", "-Q", queue,
+            "-c", str(concurrency), "-n", f"{queue_role}-{os.getpid()}@%h", "--loglevel", "INFO",
+        ])
+
+    def start_all(self) -> None:
+        self.start_backing_services()
+        self.start_worker("req", concurrency=1)
+        self.start_worker("res", concurrency=2)
+        self.start_api()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop every process, newest first: SIGTERM, then SIGKILL after ``timeout``."""
+        for name in reversed(list(self.processes)):
+            process = self.processes.pop(name)
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+    def __enter__(self) -> DevStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _tcp_open(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True

@@ -1,0 +1,94 @@
+"""The S3 payload store (claim check): large data travels as S3 objects, messages carry keys.
+
+Keys are built only from ids that the contract validates, never from user-supplied
+strings, and each object's SHA-256 is recorded at upload and verified at download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from graphnode.aws import aws_client
+from graphnode.contract import TASK_ID_PATTERN, USER_ID_PATTERN
+from graphnode.settings import CommonSettings
+
+CHECKSUM_METADATA_KEY = "sha256"
+
+
+class PayloadError(RuntimeError):
+    """A payload is missing or does not match its recorded checksum."""
+
+
+def input_key(user_id: str, task_id: str, name: str = "input.json") -> str:
+    return f"inputs/{_safe_user(user_id)}/{_safe_task(task_id)}/{name}"
+
+
+def result_key(user_id: str, task_id: str, name: str) -> str:
+    return f"results/{_safe_user(user_id)}/{_safe_task(task_id)}/{name}"
+
+
+def _safe_user(user_id: str) -> str:
+    if not re.fullmatch(USER_ID_PATTERN, user_id):
+        raise ValueError(f"user id {user_id!r} is not a valid key part")
+    # A digest, not the raw id: user ids may contain '@' and '.', and keys should not leak them.
+    return hashlib.sha256(user_id.encode()).hexdigest()[:32]
+
+
+def _safe_task(task_id: str) -> str:
+    if not re.fullmatch(TASK_ID_PATTERN, task_id):
+        raise ValueError(f"task id {task_id!r} is not a valid key part")
+    return task_id
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class PayloadStore:
+    """Puts and gets claim-check objects in the payload bucket."""
+
+    def __init__(self, settings: CommonSettings, client: Any | None = None) -> None:
+        self.bucket = settings.payload_bucket
+        self._client = client
+        self._settings = settings
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws_client("s3", self._settings)
+        return self._client
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> str:
+        """Upload and return the SHA-256 the reader will check."""
+        digest = sha256_hex(data)
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            Metadata={CHECKSUM_METADATA_KEY: digest},
+        )
+        return digest
+
+    def get_bytes(self, key: str, expected_sha256: str | None = None) -> bytes:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.NoSuchKey:
+            raise PayloadError(f"payload {key} does not exist (expired or never written)") from None
+        data = response["Body"].read()
+        recorded = response.get("Metadata", {}).get(CHECKSUM_METADATA_KEY)
+        actual = sha256_hex(data)
+        for expected in (recorded, expected_sha256):
+            if expected and expected != actual:
+                raise PayloadError(f"payload {key} is corrupt: sha256 {actual} != {expected}")
+        return data
+
+    def put_json(self, key: str, document: Any) -> str:
+        data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+        return self.put_bytes(key, data, "application/json")
+
+    def get_json(self, key: str, expected_sha256: str | None = None) -> Any:
+        return json.loads(self.get_bytes(key, expected_sha256))

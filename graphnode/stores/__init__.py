@@ -1,0 +1,19 @@
+"""Stores of jobs and graphs: pick the adapter from a URL (``sqlite:///path`` or ``mongodb://``)."""
+
+from __future__ import annotations
+
+from graphnode.stores.base import Job, JobExistsError, Store, StoredGraph
+
+__all__ = ["Job", "JobExistsError", "Store", "StoredGraph", "open_store"]
+
+
+def open_store(url: str) -> Store:
+    if url.startswith("sqlite:///"):
+        from graphnode.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(url.removeprefix("sqlite:///"))
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        from graphnode.stores.mongo import MongoStore
+
+        return MongoStore(url)
+    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path or mongodb://host/db")

@@ -1,0 +1,105 @@
+"""The store port: jobs and graphs, behind a small interface with one adapter per database.
+
+Every write that a result handler makes is conditional, so that a redelivered message
+changes nothing: a final job state is never overwritten, progress never goes backwards,
+and a graph is inserted once per taskId.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from graphnode.contract import JobStatus, TaskType
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Job(BaseModel):
+    taskId: str
+    userId: str
+    taskType: TaskType
+    status: JobStatus = JobStatus.PENDING
+    stage: str | None = None
+    progress: float = 0.0
+    inputKey: str | None = None
+    outputKeys: dict[str, str] = Field(default_factory=dict)
+    stats: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    notified: bool = False
+    createdAt: datetime = Field(default_factory=utcnow)
+    updatedAt: datetime = Field(default_factory=utcnow)
+
+
+class StoredGraph(BaseModel):
+    taskId: str
+    userId: str
+    graph: dict[str, Any]
+    createdAt: datetime
+
+
+def final_changes(
+    status: JobStatus,
+    output_keys: dict[str, str] | None,
+    stats: dict[str, Any] | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """The fields a final state sets, the same for every adapter."""
+    if not status.is_final:
+        raise ValueError(f"{status} is not a final status")
+    changes: dict[str, Any] = {
+        "status": status, "outputKeys": output_keys or {}, "stats": stats or {}, "error": error,
+    }
+    if status == JobStatus.COMPLETED:
+        changes.update(progress=1.0, stage="done")
+    return changes
+
+
+class JobExistsError(RuntimeError):
+    """A job with this taskId was already accepted."""
+
+
+class Store(ABC):
+    """Jobs and graphs of all users; every read is scoped by the caller to one user."""
+
+    @abstractmethod
+    def create_job(self, job: Job) -> None:
+        """Record an accepted job; raises JobExistsError for a taskId already taken."""
+
+    @abstractmethod
+    def get_job(self, task_id: str) -> Job | None: ...
+
+    @abstractmethod
+    def record_progress(self, task_id: str, stage: str, progress: float) -> bool:
+        """Move a running job forward; False if it is final or already further along."""
+
+    @abstractmethod
+    def finish_job(
+        self,
+        task_id: str,
+        status: JobStatus,
+        *,
+        output_keys: dict[str, str] | None = None,
+        stats: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Set the final state once; False (and no change) if the job already ended."""
+
+    @abstractmethod
+    def mark_notified(self, task_id: str) -> None:
+        """Remember that the final SSE event went out, so a redelivery does not repeat it."""
+
+    @abstractmethod
+    def save_graph(self, user_id: str, task_id: str, graph: dict[str, Any]) -> bool:
+        """Insert the graph of a job; False (and no change) if it is already stored."""
+
+    @abstractmethod
+    def latest_graph(self, user_id: str) -> StoredGraph | None: ...
+
+    def close(self) -> None:
+        """Release connections; the default has none to release."""

@@ -1,0 +1,123 @@
+"""The queue and bucket topology of topology.yaml, and the command that provisions it.
+
+Terraform reads the same YAML (``terraform/main.tf``); this module creates the same
+resources through the AWS API, for the local emulator or a sandbox account.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from graphnode.aws import aws_client
+from graphnode.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    visibility_timeout_seconds: int
+    message_retention_seconds: int
+    receive_wait_time_seconds: int
+    dlq_name: str
+    max_receive_count: int
+    dlq_message_retention_seconds: int
+
+
+@dataclass(frozen=True)
+class Topology:
+    queues: dict[str, QueueSpec]
+    bucket: str
+    expiration_days: int
+
+
+def load_topology() -> Topology:
+    raw = yaml.safe_load(resources.files("graphnode").joinpath("topology.yaml").read_text())
+    queues = {
+        name: QueueSpec(
+            name=name,
+            visibility_timeout_seconds=spec["visibility_timeout_seconds"],
+            message_retention_seconds=spec["message_retention_seconds"],
+            receive_wait_time_seconds=spec["receive_wait_time_seconds"],
+            dlq_name=spec["dlq"]["name"],
+            max_receive_count=spec["dlq"]["max_receive_count"],
+            dlq_message_retention_seconds=spec["dlq"]["message_retention_seconds"],
+        )
+        for name, spec in raw["queues"].items()
+    }
+    return Topology(queues, raw["bucket"]["name"], raw["bucket"]["expiration_days"])
+
+
+def provision(settings: CommonSettings, topology: Topology | None = None) -> dict[str, Any]:
+    """Create (or update) queues, DLQs with redrive and the bucket; safe to run twice.
+
+    Queue names in settings replace the declared ones, so a test stack can use its own
+    names; the bucket is ``settings.payload_bucket`` for the same reason.
+    """
+    topology = topology or load_topology()
+    sqs = aws_client("sqs", settings)
+    created: dict[str, Any] = {"queues": {}, "bucket": settings.payload_bucket}
+    renamed = {"graph-req": settings.request_queue, "graph-res": settings.result_queue}
+    for declared, spec in topology.queues.items():
+        name = renamed.get(declared, declared)
+        dlq_name = spec.dlq_name if name == declared else f"{name}-dlq"
+        dlq_url = sqs.create_queue(
+            QueueName=dlq_name,
+            Attributes={"MessageRetentionPeriod": str(spec.dlq_message_retention_seconds)},
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        attributes = {
+            "VisibilityTimeout": str(spec.visibility_timeout_seconds),
+            "MessageRetentionPeriod": str(spec.message_retention_seconds),
+            "ReceiveMessageWaitTimeSeconds": str(spec.receive_wait_time_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}
+            ),
+        }
+        queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        # set_queue_attributes, not create_queue's: create_queue refuses to change an
+        # existing queue's attributes, and provisioning must converge on the declaration.
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes=attributes)
+        created["queues"][name] = {"url": queue_url, "dlq": dlq_url}
+
+    s3 = aws_client("s3", settings)
+    _create_bucket(s3, settings)
+    s3.put_public_access_block(
+        Bucket=settings.payload_bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=settings.payload_bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "expire-claim-checks",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "Expiration": {"Days": topology.expiration_days},
+                }
+            ]
+        },
+    )
+    return created
+
+
+def _create_bucket(s3: Any, settings: CommonSettings) -> None:
+    kwargs: dict[str, Any] = {"Bucket": settings.payload_bucket}
+    if settings.aws_region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.aws_region}
+    try:
+        s3.create_bucket(**kwargs)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass

@@ -1,0 +1,28 @@
+"""Per-process resources of the result worker, built once on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from graphnode.events import EventPublisher
+from graphnode.payloads import PayloadStore
+from graphnode.settings import ResultWorkerSettings
+from graphnode.stores import Store, open_store
+
+
+@dataclass(frozen=True)
+class ResultContext:
+    store: Store
+    payloads: PayloadStore
+    events: EventPublisher
+
+
+@lru_cache(maxsize=1)
+def result_context() -> ResultContext:
+    settings = ResultWorkerSettings()
+    return ResultContext(
+        store=open_store(settings.store_url),
+        payloads=PayloadStore(settings),
+        events=EventPublisher(settings.redis_url),
+    )
