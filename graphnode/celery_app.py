@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from graphnode.contract import TaskType
 from graphnode.settings import CommonSettings
@@ -44,11 +44,15 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
             "wait_time_seconds": SQS_LONG_POLL_SECONDS,
             "polling_interval": 0,
             "visibility_timeout": topology.queues["graph-req"].visibility_timeout_seconds,
-            # Plain JSON bodies: kombu's default base64 adds a third to every message.
+            # Plain JSON bodies: kombu base64-encodes both the SQS body and the message
+            # body inside it by default, adding a third to every message each time.
             "sqs_base64_encoding": False,
+            "body_encoding": None,
         },
         "broker_connection_retry_on_startup": True,
-        "task_queues": [Queue(name) for name in queues],
+        # One direct exchange per queue, so a route to a queue name cannot land elsewhere.
+        "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name)
+                        for name in queues],
         "task_default_queue": settings.request_queue,
         "task_create_missing_queues": False,
         "task_routes": {t.value: {"queue": queue_for(t, settings)} for t in TaskType},

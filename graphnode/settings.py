@@ -57,7 +57,7 @@ class CommonSettings(BaseSettings):
 class ApiSettings(CommonSettings):
     """The Flask API: accepts jobs, serves graphs and the SSE stream."""
 
-    jwt_secret: SecretStr = SecretStr("change-me-local-only")
+    jwt_secret: SecretStr = SecretStr("local-development-only-set-GRAPHNODE_JWT_SECRET")
     jwt_algorithm: str = "HS256"
     store_url: str = "sqlite:///graphnode.db"
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -45,7 +45,8 @@ def _read_export() -> tuple[Any, dict[str, Any]]:
 def _check_export(export: Any) -> None:
     """A cheap structural check; the GPU worker's parser reports anything deeper."""
     if not isinstance(export, list) or not export:
-        raise ApiError(400, "invalid_export", "the export must be a non-empty list of conversations")
+        raise ApiError(400, "invalid_export",
+                       "the export must be a non-empty list of conversations")
     for index, conversation in enumerate(export):
         if not isinstance(conversation, dict) or not isinstance(conversation.get("mapping"), dict):
             raise ApiError(400, "invalid_export",
@@ -60,8 +61,11 @@ def generate() -> ResponseReturnValue:
     try:
         make = _options_model(user_id, options)
     except ValidationError as exc:
-        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors() if e["loc"])
-        raise ApiError(400, "invalid_options", problems or str(exc)) from None
+        problems = "; ".join(
+            f"{e['loc'][-1]}: {e['msg']}" if e["loc"] else e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        raise ApiError(400, "invalid_options", problems) from None
     return accept_job(user_id, TaskType.GRAPH_GENERATION_REQUEST, export, make)
 
 

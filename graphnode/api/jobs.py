@@ -52,7 +52,8 @@ def accept_job(
         send_message(celery_app, task_type, task_id, payload)
     except Exception as exc:
         svc.store.finish_job(task_id, JobStatus.FAILED, error=f"could not enqueue: {exc}")
-        raise ApiError(503, "queue_unavailable", "the job queue is unavailable; retry later") from exc
+        raise ApiError(503, "queue_unavailable",
+                       "the job queue is unavailable; retry later") from exc
     status_url = url_for("jobs.get_job", task_id=task_id)
     body = {
         "taskId": task_id,

@@ -101,5 +101,5 @@ class Store(ABC):
     @abstractmethod
     def latest_graph(self, user_id: str) -> StoredGraph | None: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, not every adapter holds connections
         """Release connections; the default has none to release."""

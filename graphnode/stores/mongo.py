@@ -26,7 +26,7 @@ class MongoStore(Store):
         from pymongo.errors import DuplicateKeyError
 
         try:
-            document = {key: getattr(value, "value", value) for key, value in job.model_dump().items()}
+            document = {k: getattr(v, "value", v) for k, v in job.model_dump().items()}
             self.jobs.insert_one({"_id": job.taskId, **document})
         except DuplicateKeyError:
             raise JobExistsError(job.taskId) from None

@@ -44,9 +44,13 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        # WAL: the API reads while the result worker writes, from another process.
+        setup = sqlite3.connect(self.path, timeout=30)
+        try:
+            setup.execute("PRAGMA journal_mode=WAL")
+            setup.executescript(SCHEMA)
+        finally:
+            setup.close()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,89 @@
+"""The real local stack, started once for the integration tests: the moto server speaking
+the AWS wire protocol, redis-server, gunicorn with gevent, and Celery worker processes."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from graphnode.devstack import DevStack, free_port
+from graphnode.settings import ApiSettings, CommonSettings
+
+#: The request queue's visibility timeout during the tests: far shorter than any graph job,
+#: so a job that ran without the visibility heartbeat would be delivered twice.
+SHORT_VISIBILITY_SECONDS = 2
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    dev = DevStack(
+        tmp_path_factory.mktemp("stack"),
+        ports={"aws": free_port(), "redis": free_port(), "api": free_port()},
+        queue_prefix="it-",
+    )
+    dev.env["GRAPHNODE_VISIBILITY_HEARTBEAT_SECONDS"] = "0.5"
+    try:
+        dev.start_backing_services()
+        sqs = aws(dev, "sqs")
+        sqs.set_queue_attributes(
+            QueueUrl=sqs.get_queue_url(QueueName="it-graph-req")["QueueUrl"],
+            Attributes={"VisibilityTimeout": str(SHORT_VISIBILITY_SECONDS)},
+        )
+        dev.start_worker("req", concurrency=1)
+        dev.start_worker("res", concurrency=2)
+        dev.start_api()
+        yield dev
+    finally:
+        dev.stop()
+
+
+def stack_settings(dev: DevStack) -> CommonSettings:
+    return CommonSettings(
+        aws_endpoint_url=dev.env["GRAPHNODE_AWS_ENDPOINT_URL"],
+        request_queue=dev.env["GRAPHNODE_REQUEST_QUEUE"],
+        result_queue=dev.env["GRAPHNODE_RESULT_QUEUE"],
+    )
+
+
+def aws(dev: DevStack, service: str):
+    from graphnode.aws import aws_client
+
+    return aws_client(service, stack_settings(dev))
+
+
+@pytest.fixture(scope="session")
+def api_settings(stack):
+    return ApiSettings(jwt_secret=stack.env["GRAPHNODE_JWT_SECRET"],
+                       store_url=stack.env["GRAPHNODE_STORE_URL"])
+
+
+@pytest.fixture(scope="session")
+def celery_sender(stack):
+    """A Celery app of the test process, to put raw messages on the stack's queues."""
+    from graphnode.celery_app import create_celery_app
+
+    return create_celery_app(stack_settings(stack))
+
+
+def client_for(stack, api_settings, user_id):
+    from graphnode.auth import mint_token
+    from graphnode.client import ApiClient
+
+    return ApiClient(stack.api_url, mint_token(api_settings, user_id))
+
+
+def count_in_log(path: Path, pattern: str) -> int:
+    return len(re.findall(pattern, path.read_text(errors="replace")))
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

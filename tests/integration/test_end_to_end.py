@@ -1,0 +1,205 @@
+"""One graph job through the whole real stack: HTTP → S3 + SQS → GPU worker → SQS → result
+worker → SQLite + Redis → SSE. Also: redelivery, malformed messages, DLQ redrive."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from graphnode.contract import (
+    GraphGenerationRequest,
+    GraphGenerationResult,
+    JobStatus,
+    TaskType,
+    make_envelope,
+)
+from graphnode.middleware import send_message
+from graphnode.samples import load_sample_export
+from graphnode.stores import Job, open_store
+from graphnode.topology import load_topology, provision
+from tests.integration.conftest import (
+    SHORT_VISIBILITY_SECONDS,
+    aws,
+    client_for,
+    count_in_log,
+    stack_settings,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+
+class EventCollector:
+    """Reads a user's SSE stream in a thread, so that events are captured as they happen."""
+
+    def __init__(self, client, last_event_id=None):
+        self.events = []
+        self.connected = threading.Event()
+        self._client = client
+        self._last = last_event_id
+        threading.Thread(target=self._run, daemon=True).start()
+        assert self.connected.wait(10), "SSE stream did not open"
+
+    def _run(self):
+        # The server sends ': connected' once the stream is subscribed; requests yields
+        # nothing for comments, so mark the stream open as soon as the response starts.
+        original = self._client._check_stream
+
+        def opened(response):
+            original(response)
+            self.connected.set()
+
+        self._client._check_stream = opened
+        for event in self._client.events(self._last, read_timeout=300):
+            self.events.append(event)
+
+    def wait_for(self, event_type, task_id, timeout=150):
+        return wait_for(
+            lambda: next((e for e in self.events if e.type == event_type
+                          and e.data.get("taskId") == task_id), None),
+            timeout, f"{event_type} event of {task_id}")
+
+
+@pytest.fixture(scope="module")
+def completed_job(stack, api_settings):
+    """The sample export, generated once for alice while bob listens on his own channel."""
+    alice = client_for(stack, api_settings, "alice")
+    alice_events = EventCollector(alice)
+    bob_events = EventCollector(client_for(stack, api_settings, "bob"))
+    accepted = alice.generate(load_sample_export())
+    completed = alice_events.wait_for("completed", accepted["taskId"])
+    return {"alice": alice, "accepted": accepted, "completed": completed,
+            "alice_events": alice_events, "bob_events": bob_events}
+
+
+def test_provisioning_follows_the_declared_topology(stack):
+    settings = stack_settings(stack).model_copy(
+        update={"request_queue": "topo-graph-req", "result_queue": "topo-graph-res",
+                "payload_bucket": "topo-bucket"})
+    provision(settings)
+    provision(settings)  # idempotent
+    sqs, s3 = aws(stack, "sqs"), aws(stack, "s3")
+    for declared, spec in load_topology().queues.items():
+        name = "topo-" + declared
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert int(attributes["VisibilityTimeout"]) == spec.visibility_timeout_seconds
+        assert int(attributes["MessageRetentionPeriod"]) == spec.message_retention_seconds
+        assert int(attributes["ReceiveMessageWaitTimeSeconds"]) == spec.receive_wait_time_seconds
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert int(redrive["maxReceiveCount"]) == spec.max_receive_count == 5
+        assert redrive["deadLetterTargetArn"].endswith(f":{name}-dlq")
+        dlq_url = sqs.get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
+        assert int(dlq["MessageRetentionPeriod"]) == spec.dlq_message_retention_seconds
+    rules = s3.get_bucket_lifecycle_configuration(Bucket="topo-bucket")["Rules"]
+    assert rules[0]["Expiration"]["Days"] == load_topology().expiration_days
+    block = s3.get_public_access_block(Bucket="topo-bucket")["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+
+
+def test_job_completes_with_a_graph_and_progress_over_sse(completed_job, stack):
+    alice, task_id = completed_job["alice"], completed_job["accepted"]["taskId"]
+    events = [e for e in completed_job["alice_events"].events if e.data.get("taskId") == task_id]
+    progress = [e.data["progress"] for e in events if e.type == "progress"]
+    assert len(progress) >= 3 and progress == sorted(progress)
+    assert events[-1].type == "completed" and events[-1].data["status"] == "COMPLETED"
+
+    job = alice.job(task_id)
+    assert job["status"] == "COMPLETED" and job["progress"] == 1.0
+    graph = alice.my_graph()
+    sample = load_sample_export()
+    assert graph["taskId"] == task_id
+    assert len(graph["nodes"]) == len(sample) == job["stats"]["nodes"]
+    assert 3 <= len(graph["metadata"]["clusters"]) <= 8
+    assert graph["edges"] and all(e["source"] != e["target"] for e in graph["edges"])
+    node = graph["nodes"][0]
+    assert {"id", "origId", "clusterId", "clusterName", "keywords", "timestamp",
+            "numSections", "sourceType"} <= set(node)
+
+
+def test_events_and_jobs_stay_with_their_user(completed_job, stack, api_settings):
+    task_id = completed_job["accepted"]["taskId"]
+    assert completed_job["bob_events"].events == []
+    bob = client_for(stack, api_settings, "bob")
+    with pytest.raises(RuntimeError, match="404"):
+        bob.job(task_id)
+    with pytest.raises(RuntimeError, match="404"):
+        bob.my_graph()
+
+
+def test_the_visibility_heartbeat_prevents_a_second_run(completed_job, stack):
+    job = completed_job["alice"].job(completed_job["accepted"]["taskId"])
+    from datetime import datetime
+
+    took = (datetime.fromisoformat(job["updatedAt"]) -
+            datetime.fromisoformat(job["createdAt"])).total_seconds()
+    assert took > 2 * SHORT_VISIBILITY_SECONDS, "job too short to prove the heartbeat"
+    received = count_in_log(stack.log_path("worker-req"),
+                            r"Task GRAPH_GENERATION_REQUEST\[[^\]]+\] received")
+    assert received == 1
+
+
+def test_reconnecting_client_resumes_after_last_event_id(completed_job):
+    events = [e for e in completed_job["alice_events"].events
+              if e.data.get("taskId") == completed_job["accepted"]["taskId"]]
+    resumed = EventCollector(completed_job["alice"], last_event_id=events[0].id)
+    wait_for(lambda: len(resumed.events) >= len(events) - 1, 10, "replayed events")
+    assert [e.id for e in resumed.events[:len(events) - 1]] == [e.id for e in events[1:]]
+
+
+def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sender):
+    task_id = completed_job["accepted"]["taskId"]
+    store = open_store(stack.env["GRAPHNODE_STORE_URL"])
+    job = store.get_job(task_id)
+    before = (job.model_dump(), store.latest_graph("alice").model_dump())
+    log = stack.log_path("worker-res")
+    pattern = r"Task GRAPH_GENERATION_RESULT\[[^\]]+\] succeeded"
+    handled = count_in_log(log, pattern)
+    result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
+                                   outputKeys=job.outputKeys, stats=job.stats)
+    send_message(celery_sender, TaskType.GRAPH_GENERATION_RESULT, task_id, result)
+    wait_for(lambda: count_in_log(log, pattern) > handled, 60, "the second delivery")
+    after = (store.get_job(task_id).model_dump(), store.latest_graph("alice").model_dump())
+    assert after == before
+    time.sleep(0.5)
+    completed = [e for e in completed_job["alice_events"].events
+                 if e.type == "completed" and e.data.get("taskId") == task_id]
+    assert len(completed) == 1
+
+
+def test_an_unparseable_export_ends_failed_with_the_reason(stack, api_settings):
+    carol = client_for(stack, api_settings, "carol")
+    events = EventCollector(carol)
+    export = [{"title": "Broken", "current_node": "missing", "mapping": {
+        "root": {"id": "root", "message": None, "parent": None, "children": []}}}]
+    task_id = carol.generate(export)["taskId"]
+    failed = events.wait_for("failed", task_id, timeout=60)
+    assert failed.data["status"] == "FAILED" and "current_node" in failed.data["error"]
+    assert carol.job(task_id)["status"] == "FAILED"
+
+
+def test_malformed_request_fails_its_job_and_lands_in_the_dlq(stack, celery_sender):
+    store = open_store(stack.env["GRAPHNODE_STORE_URL"])
+    store.create_job(Job(taskId="malformed1", userId="dave",
+                         taskType=TaskType.GRAPH_GENERATION_REQUEST))
+    envelope = make_envelope(
+        TaskType.GRAPH_GENERATION_REQUEST, "malformed1",
+        GraphGenerationRequest(userId="dave", inputKey="k", inputSha256="0" * 64))
+    envelope["payload"]["inputSha256"] = "not-a-checksum"
+    celery_sender.send_task(TaskType.GRAPH_GENERATION_REQUEST.value, args=[envelope])
+
+    job = wait_for(lambda: (j := store.get_job("malformed1")).status.is_final and j, 60,
+                   "the FAILED result")
+    assert job.status == JobStatus.FAILED and "inputSha256" in job.error
+    assert "rejected malformed GRAPH_GENERATION_REQUEST" in (
+        stack.log_path("worker-req").read_text())
+    sqs = aws(stack, "sqs")
+    dlq = sqs.get_queue_url(QueueName="it-graph-req-dlq")["QueueUrl"]
+    wait_for(lambda: int(sqs.get_queue_attributes(
+        QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"]) == 1,
+        90, "the message in the DLQ after 5 receives")

@@ -1,0 +1,155 @@
+"""The Flask API against in-process fakes: moto's S3 mock, a recording queue, SQLite."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from moto import mock_aws
+
+from graphnode.auth import mint_token
+from graphnode.contract import JobStatus, TaskType, parse_envelope
+from graphnode.settings import ApiSettings
+
+EXPORT = [{"title": "t", "mapping": {"a": {"id": "a", "message": None, "parent": None,
+                                          "children": []}}, "current_node": "a"}]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return ApiSettings(jwt_secret="test-secret-0123456789abcdef0123456789",
+                       store_url=f"sqlite:///{tmp_path / 'api.db'}",
+                       payload_bucket="test-bucket", redis_url="redis://127.0.0.1:1/0")
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    messages = []
+    monkeypatch.setattr("graphnode.api.jobs.send_message",
+                        lambda app, task_type, task_id, payload: messages.append(
+                            (task_type, task_id, payload)))
+    return messages
+
+
+@pytest.fixture
+def app(settings, sent):
+    with mock_aws():
+        import boto3
+
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="test-bucket")
+        from graphnode.api import create_app
+
+        yield create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def auth(settings, user="alice"):
+    return {"Authorization": f"Bearer {mint_token(settings, user)}"}
+
+
+def test_generate_accepts_json_and_stores_the_input(client, settings, sent, app):
+    response = client.post("/v1/graphs/generate?maxClusters=5", json=EXPORT,
+                           headers=auth(settings))
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "PENDING"
+    assert response.headers["Location"] == body["statusUrl"] == f"/v1/jobs/{body['taskId']}"
+    task_type, task_id, payload = sent[0]
+    assert task_type == TaskType.GRAPH_GENERATION_REQUEST and task_id == body["taskId"]
+    assert payload.userId == "alice" and payload.maxClusters == 5
+    assert "alice" not in payload.inputKey  # keys come from ids, never from user strings
+    services = app.extensions["graphnode"]
+    assert services.payloads.get_json(payload.inputKey, payload.inputSha256) == EXPORT
+    assert services.store.get_job(task_id).status == JobStatus.PENDING
+
+
+def test_generate_accepts_a_multipart_file(client, settings, sent):
+    data = {"file": (io.BytesIO(json.dumps(EXPORT).encode()), "conversations.json"),
+            "minClusters": "2"}
+    response = client.post("/v1/graphs/generate", data=data, headers=auth(settings),
+                           content_type="multipart/form-data")
+    assert response.status_code == 202
+    assert sent[0][2].minClusters == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"data": "not json", "content_type": "application/json"}, 400, "invalid_json"),
+        ({"json": []}, 400, "invalid_export"),
+        ({"json": {"a": 1}}, 400, "invalid_export"),
+        ({"json": [{"title": "no mapping"}]}, 400, "invalid_export"),
+        ({"data": "x", "content_type": "text/plain"}, 415, "unsupported_media_type"),
+        ({"json": EXPORT, "query_string": {"minClusters": 9}}, 400, "invalid_options"),
+        ({"json": EXPORT, "query_string": {"maxClusters": "many"}}, 400, "invalid_options"),
+        ({"data": {}, "content_type": "multipart/form-data"}, 400, "missing_file"),
+    ],
+)
+def test_bad_input_is_a_json_4xx_and_nothing_is_sent(client, settings, sent, kwargs, status,
+                                                      code):
+    response = client.post("/v1/graphs/generate", headers=auth(settings), **kwargs)
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+    assert response.get_json()["error"]["message"]
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic abc"}],
+)
+def test_token_is_required(client, headers):
+    for method, url in [("post", "/v1/graphs/generate"), ("get", "/v1/graphs/me"),
+                        ("get", "/v1/jobs/x"), ("get", "/v1/events")]:
+        response = getattr(client, method)(url, headers=headers)
+        assert response.status_code == 401, url
+        assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_token_signed_with_another_secret_is_refused(client):
+    other = ApiSettings(jwt_secret="other-secret-0123456789abcdef0123456789")
+    response = client.get("/v1/graphs/me", headers=auth(other))
+    assert response.status_code == 401
+
+
+def test_users_see_only_their_own_jobs_and_graphs(client, settings, app):
+    task_id = client.post("/v1/graphs/generate", json=EXPORT,
+                          headers=auth(settings)).get_json()["taskId"]
+    assert client.get(f"/v1/jobs/{task_id}", headers=auth(settings)).status_code == 200
+    assert client.get(f"/v1/jobs/{task_id}", headers=auth(settings, "mallory")).status_code == 404
+    app.extensions["graphnode"].store.save_graph("alice", task_id, {"nodes": [], "edges": []})
+    assert client.get("/v1/graphs/me", headers=auth(settings)).get_json()["taskId"] == task_id
+    assert client.get("/v1/graphs/me", headers=auth(settings, "mallory")).status_code == 404
+
+
+def test_job_fails_at_once_when_the_queue_is_down(client, settings, app, monkeypatch):
+    def broken(*args):
+        raise ConnectionError("SQS unreachable")
+
+    monkeypatch.setattr("graphnode.api.jobs.send_message", broken)
+    response = client.post("/v1/graphs/generate", json=EXPORT, headers=auth(settings))
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "queue_unavailable"
+
+
+def test_malformed_last_event_id_is_a_400(client, settings):
+    response = client.get("/v1/events", headers={**auth(settings), "Last-Event-ID": "abc"})
+    assert response.status_code == 400
+
+
+def test_unknown_route_is_json(client):
+    response = client.get("/v2/nothing")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_envelope_sent_is_contract_valid(settings):
+    from graphnode.contract import GraphGenerationRequest, make_envelope
+
+    payload = GraphGenerationRequest(userId="alice", inputKey="k", inputSha256="0" * 64)
+    envelope = make_envelope(TaskType.GRAPH_GENERATION_REQUEST, "abc", payload)
+    assert parse_envelope(envelope)[1] == payload

@@ -1,0 +1,46 @@
+"""The rooms stay apart: the API never loads the AI libraries, workers/ never the pipeline."""
+
+import subprocess
+import sys
+
+HEAVY = ("torch", "transformers", "sentence_transformers", "faiss", "hdbscan", "sklearn")
+
+
+def modules_loaded_by(code: str) -> set[str]:
+    probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                         text=True).stdout
+    import json
+
+    return {name.split(".")[0] for name in json.loads(out.splitlines()[-1])}
+
+
+def test_api_process_never_imports_heavy_libraries(tmp_path):
+    loaded = modules_loaded_by(
+        "from graphnode.api import create_app\n"
+        "from graphnode.settings import ApiSettings\n"
+        f"app = create_app(ApiSettings(store_url='sqlite:///{tmp_path}/x.db'))\n"
+        "app.test_client().get('/healthz')\n"
+        "import graphnode.cli, graphnode.celery_app\n"
+    )
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+
+
+def test_registering_all_tasks_stays_light():
+    """A worker loads every task module at start; the pipeline loads only inside a task."""
+    loaded = modules_loaded_by(
+        "import graphnode\n"
+        "graphnode.celery.loader.import_default_modules()\n"
+        "assert 'GRAPH_GENERATION_REQUEST' in graphnode.celery.tasks\n"
+    )
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+    assert "tasks" in loaded and "workers" in loaded
+
+
+def test_workers_package_does_not_import_the_pipeline():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "workers"
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        assert "tasks.pipeline" not in text and "from tasks" not in text, path
