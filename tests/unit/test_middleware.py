@@ -1,0 +1,100 @@
+"""Middleware against moto's in-process SQS: the visibility heartbeat and failure reports."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+from celery.worker import state as worker_state
+from moto import mock_aws
+
+from graphnode.contract import GraphGenerationRequest, TaskType, make_envelope, parse_envelope
+from graphnode.middleware import VisibilityHeartbeat, result_type_for, send_failure
+from graphnode.settings import CommonSettings
+
+
+class FakeRequest:
+    """What the heartbeat reads of a Celery request: its SQS receipt and whether it is acked."""
+
+    def __init__(self, queue_url, receipt_handle):
+        self.id = "celery-id"
+        self.receipt = (queue_url, receipt_handle)
+        self.acknowledged = False
+
+
+@pytest.fixture
+def queue():
+    with mock_aws():
+        import boto3
+
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="{}")
+        yield sqs, url
+
+
+def receive(sqs, url):
+    return sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", [])
+
+
+def test_heartbeat_keeps_a_running_message_invisible(queue):
+    sqs, url = queue
+    message = receive(sqs, url)[0]
+    request = FakeRequest(url, message["ReceiptHandle"])
+    worker_state.active_requests.add(request)
+    try:
+        heartbeat = VisibilityHeartbeat(CommonSettings(), interval=0.2, extend_to=30)
+        heartbeat._client = sqs
+        assert heartbeat.beat() == 1
+        time.sleep(1.5)  # past the queue's own visibility timeout
+        assert receive(sqs, url) == []
+        assert heartbeat.release_all() == 1
+        assert len(receive(sqs, url)) == 1  # handed back at once
+    finally:
+        worker_state.active_requests.discard(request)
+
+
+def test_heartbeat_skips_acknowledged_messages(queue):
+    sqs, url = queue
+    request = FakeRequest(url, receive(sqs, url)[0]["ReceiptHandle"])
+    request.acknowledged = True
+    worker_state.active_requests.add(request)
+    try:
+        heartbeat = VisibilityHeartbeat(CommonSettings(), interval=1, extend_to=30)
+        heartbeat._client = sqs
+        assert heartbeat.beat() == 0
+    finally:
+        worker_state.active_requests.discard(request)
+
+
+def test_without_heartbeat_the_message_comes_back(queue):
+    sqs, url = queue
+    assert receive(sqs, url)
+    time.sleep(1.5)
+    assert receive(sqs, url), "the emulator must redeliver after the visibility timeout"
+
+
+def test_send_failure_builds_the_matching_failed_result():
+    sent = []
+    app = SimpleNamespace(send_task=lambda name, args: sent.append((name, args)))
+    request = GraphGenerationRequest(userId="alice", inputKey="k", inputSha256="0" * 64)
+    envelope = make_envelope(TaskType.GRAPH_GENERATION_REQUEST, "t1", request)
+    assert send_failure(app, TaskType.GRAPH_GENERATION_REQUEST, envelope, "boom")
+    name, (result,) = sent[0]
+    assert name == "GRAPH_GENERATION_RESULT"
+    parsed, payload = parse_envelope(result, TaskType.GRAPH_GENERATION_RESULT)
+    assert parsed.taskId == "t1" and payload.userId == "alice" and payload.error == "boom"
+
+
+def test_send_failure_gives_up_on_unreadable_envelopes():
+    app = SimpleNamespace(send_task=lambda *a, **k: pytest.fail("nothing to report to"))
+    assert not send_failure(app, TaskType.GRAPH_GENERATION_REQUEST, "garbage", "x")
+    assert not send_failure(app, TaskType.GRAPH_GENERATION_REQUEST,
+                            {"taskId": "t", "payload": {"userId": "bad user!"}}, "x")
+
+
+def test_every_request_type_has_a_result_type():
+    for task_type in TaskType:
+        if task_type.is_request:
+            assert not result_type_for(task_type).is_request
