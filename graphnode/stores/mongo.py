@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from graphnode.contract import JobStatus
@@ -66,13 +67,15 @@ class MongoStore(Store):
     def save_graph(self, user_id: str, task_id: str, graph: dict[str, Any]) -> bool:
         result = self.graphs.update_one(
             {"_id": task_id},
-            {"$setOnInsert": {"userId": user_id, "graph": graph, "createdAt": utcnow()}},
+            # insertedNs orders graphs saved within the same millisecond (BSON's resolution).
+            {"$setOnInsert": {"userId": user_id, "graph": graph, "createdAt": utcnow(),
+                              "insertedNs": time.time_ns()}},
             upsert=True,
         )
         return result.upserted_id is not None
 
     def latest_graph(self, user_id: str) -> StoredGraph | None:
-        document = self.graphs.find_one({"userId": user_id}, sort=[("createdAt", -1)])
+        document = self.graphs.find_one({"userId": user_id}, sort=[("createdAt", -1), ("insertedNs", -1)])
         if document is None:
             return None
         return StoredGraph(taskId=document["_id"], userId=user_id, graph=document["graph"],

@@ -1,0 +1,132 @@
+"""Semantic edges: each node linked to its nearest neighbours by cosine similarity.
+
+Embeddings are unit vectors, so inner product is cosine similarity and an exact FAISS
+``IndexFlatIP`` finds neighbours; on a GPU worker the same index is moved to the GPU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+HIGH_SIMILARITY = 0.7
+
+
+def nearest_neighbours(embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(sims, ids)`` of the ``k`` nearest other rows of each row, by inner product.
+
+    Self matches are removed by index (not by similarity, so duplicate texts still link);
+    missing neighbours are padded with id -1 and similarity -inf.
+    """
+    import faiss
+
+    x = np.ascontiguousarray(embeddings, dtype=np.float32)
+    n, d = x.shape
+    want = min(k + 1, n)
+    index: Any = faiss.IndexFlatIP(d)
+    gpus = getattr(faiss, "get_num_gpus", lambda: 0)()
+    if gpus > 0:
+        resources = faiss.StandardGpuResources()
+        index = faiss.index_cpu_to_gpu(resources, 0, index)
+    index.add(x)
+    sims, ids = index.search(x, want)
+    return drop_self(sims, ids, k)
+
+
+def drop_self(sims: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Remove each row's own index from its neighbour list and keep ``k`` columns."""
+    n = ids.shape[0]
+    out_ids = np.full((n, k), -1, dtype=np.int64)
+    out_sims = np.full((n, k), -np.inf, dtype=np.float32)
+    for i in range(n):
+        keep = (ids[i] != i) & (ids[i] >= 0)
+        row_ids, row_sims = ids[i][keep][:k], sims[i][keep][:k]
+        out_ids[i, : len(row_ids)] = row_ids
+        out_sims[i, : len(row_sims)] = row_sims
+    return out_sims, out_ids
+
+
+def confidence_label(similarity: float, fallback: bool) -> str:
+    """``low`` for fallback edges below the threshold, else ``high`` (>= 0.7) or ``medium``."""
+    if fallback:
+        return "low"
+    return "high" if similarity >= HIGH_SIMILARITY else "medium"
+
+
+def edges_from_neighbours(
+    sims: np.ndarray,
+    ids: np.ndarray,
+    labels: np.ndarray,
+    threshold: float,
+    min_edges_per_node: int = 1,
+) -> list[dict[str, Any]]:
+    """Undirected edge list from k-NN lists: pairs above ``threshold``, plus fallbacks.
+
+    A node left with fewer than ``min_edges_per_node`` edges gets its best remaining
+    neighbours anyway, marked ``low``, so a uniformly dissimilar corpus still yields a
+    mostly connected graph. Each unordered pair appears once, with its highest similarity.
+    """
+    pairs: dict[tuple[int, int], tuple[float, bool]] = {}
+
+    def add(i: int, j: int, sim: float, fallback: bool) -> None:
+        key = (i, j) if i < j else (j, i)
+        old = pairs.get(key)
+        if old is None or sim > old[0] or (sim == old[0] and old[1] and not fallback):
+            pairs[key] = (sim, fallback)
+
+    n = ids.shape[0]
+    for i in range(n):
+        for sim, j in zip(sims[i], ids[i], strict=True):
+            if j >= 0 and j != i and sim >= threshold:
+                add(i, int(j), float(sim), False)
+    if min_edges_per_node > 0:
+        degree = np.zeros(n, dtype=np.int64)
+        for a, b in pairs:
+            degree[a] += 1
+            degree[b] += 1
+        for i in range(n):
+            for sim, j in zip(sims[i], ids[i], strict=True):
+                if degree[i] >= min_edges_per_node:
+                    break
+                j = int(j)
+                if j < 0 or j == i or ((min(i, j), max(i, j)) in pairs):
+                    continue
+                add(i, j, float(sim), True)
+                degree[i] += 1
+                degree[j] += 1
+    edges = []
+    for (i, j), (sim, fallback) in sorted(pairs.items()):
+        weight = round(float(np.clip(sim, -1.0, 1.0)), 4)
+        edges.append(
+            {
+                "source": i,
+                "target": j,
+                "weight": weight,
+                "type": "semantic",
+                "isIntraCluster": bool(labels[i] == labels[j]),
+                "confidence": confidence_label(sim, fallback),
+            }
+        )
+    return edges
+
+
+def knn_edges(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    k: int = 5,
+    threshold: float = 0.5,
+    min_edges_per_node: int = 1,
+) -> list[dict[str, Any]]:
+    """k-nearest-neighbour edges between rows of unit ``embeddings`` (indices, not node ids).
+
+    Edge dict: ``source`` < ``target`` (row indices), ``weight`` (cosine, 4 decimals),
+    ``type`` "semantic", ``isIntraCluster``, ``confidence`` (high / medium / low).
+    """
+    n = len(embeddings)
+    if len(labels) != n:
+        raise ValueError(f"labels has {len(labels)} entries for {n} embeddings")
+    if n < 2 or k < 1:
+        return []
+    sims, ids = nearest_neighbours(embeddings, k)
+    return edges_from_neighbours(sims, ids, np.asarray(labels), threshold, min_edges_per_node)

@@ -1,0 +1,253 @@
+"""Assemble the GraphNode graph and features documents from items and their embeddings.
+
+Stages: clustering -> k-NN edges -> keywords and names -> Louvain subclusters inside each
+cluster. The output follows the GraphNode shape (see /work/shared/DESIGN.md); node ids are
+the items' ids, and edges refer to node ids.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from tasks.pipeline.clustering import ClusterModel, l2_normalize
+from tasks.pipeline.edges import knn_edges
+from tasks.pipeline.errors import InputError
+from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
+from tasks.pipeline.parsing import SourceItem, clean_text
+
+LOUVAIN_SEED = 42
+CLUSTER_KEYWORDS = 8
+KEY_THEMES = 5
+NODE_KEYWORDS = 5
+SUBCLUSTER_KEYWORDS = 5
+#: Smaller Louvain communities are folded into their nearest neighbour community.
+MIN_SUBCLUSTER_SIZE = 3
+#: Timestamps above this are taken to be milliseconds, not seconds (year 5138 in seconds).
+_MILLISECONDS_ABOVE = 1e11
+
+Progress = Callable[[str, float], None]
+
+
+def iso_timestamp(stamp: float | None) -> str | None:
+    """Epoch seconds (or milliseconds) as an ISO 8601 UTC string; ``None`` if unusable."""
+    if stamp is None or not math.isfinite(stamp):
+        return None
+    if abs(stamp) > _MILLISECONDS_ABOVE:
+        stamp /= 1000.0
+    try:
+        return datetime.fromtimestamp(stamp, tz=UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def cluster_id(label: int) -> str:
+    """The public id of a cluster label."""
+    return f"cluster-{label}"
+
+
+def nearest_to_centroid(embeddings: np.ndarray, members: np.ndarray, count: int) -> list[int]:
+    """Up to ``count`` member indices closest (cosine) to the members' mean direction."""
+    vectors = embeddings[members]
+    centre = l2_normalize(vectors.sum(axis=0, keepdims=True))[0]
+    order = np.argsort(-(vectors @ centre), kind="stable")
+    return [int(members[i]) for i in order[:count]]
+
+
+def describe_cluster(keywords: Sequence[str], titles: Sequence[str], size: int) -> str:
+    """One sentence about a cluster from its keywords and its most central titles."""
+    noun = "item" if size == 1 else "items"
+    themes = list(keywords[:3])
+    if len(themes) >= 2:
+        about = f"{', '.join(themes[:-1])} and {themes[-1]}"
+    else:
+        about = themes[0] if themes else "assorted topics"
+    quoted = [f"\u201c{t}\u201d" for t in titles if t]
+    example = f", such as {' and '.join(quoted)}" if quoted else ""
+    return f"{size} {noun} about {about}{example}."
+
+
+def absorb_small(
+    communities: list[list[int]], embeddings: np.ndarray, min_size: int
+) -> list[list[int]]:
+    """Fold communities smaller than ``min_size`` into the most similar larger one (cosine).
+
+    The k-NN graph inside a cluster has stray fragments (a node whose neighbours all sit in
+    other clusters is its own component); as subclusters they would be noise. If no community
+    reaches ``min_size``, the communities are returned unchanged.
+    """
+    large = [c for c in communities if len(c) >= min_size]
+    small = [c for c in communities if len(c) < min_size]
+    if not large or not small:
+        return communities
+    merged = [list(c) for c in large]
+    centres = l2_normalize(np.stack([embeddings[c].sum(axis=0) for c in large]))
+    for fragment in small:
+        centre = l2_normalize(embeddings[fragment].sum(axis=0, keepdims=True))[0]
+        merged[int(np.argmax(centres @ centre))].extend(fragment)
+    return [sorted(c) for c in merged]
+
+
+def subclusters_of(
+    members: np.ndarray,
+    edges: Sequence[dict[str, Any]],
+    embeddings: np.ndarray,
+    min_size: int = MIN_SUBCLUSTER_SIZE,
+) -> list[list[int]]:
+    """Louvain communities of one cluster over its intra-cluster edges (fixed seed).
+
+    Fragments below ``min_size`` join their nearest community; the result is ordered by size
+    (largest first), then by smallest member, and partitions ``members``.
+    """
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(int(m) for m in members)
+    for edge in edges:
+        graph.add_edge(edge["source"], edge["target"], weight=max(edge["weight"], 1e-6))
+    if graph.number_of_edges() == 0:
+        communities = [{int(m)} for m in members]
+    else:
+        communities = nx.community.louvain_communities(
+            graph, weight="weight", seed=LOUVAIN_SEED
+        )
+    ordered = absorb_small([sorted(c) for c in communities], embeddings, min_size)
+    ordered.sort(key=lambda c: (-len(c), c[0]))
+    return ordered
+
+
+def build_graph(
+    items: list[SourceItem],
+    embeddings: np.ndarray,
+    *,
+    min_clusters: int = 3,
+    max_clusters: int = 8,
+    k: int = 5,
+    threshold: float = 0.5,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Build ``(graph, features)`` for ``items`` with their ``embeddings`` (one row per item).
+
+    ``progress(stage, fraction)`` is called after "clustering", "edges", "keywords" and
+    "subclusters", with increasing fractions ending at 1.0.
+    """
+    vectors = np.asarray(embeddings, dtype=np.float32)
+    if not items:
+        raise InputError("build_graph: there are no items to build a graph from")
+    if vectors.ndim != 2 or len(vectors) != len(items):
+        raise InputError(
+            f"build_graph: embeddings of shape {vectors.shape} do not match {len(items)} items"
+        )
+    unit = l2_normalize(vectors).astype(np.float32)
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        dupes = sorted(i for i, c in Counter(ids).items() if c > 1)[:3]
+        raise InputError(f"build_graph: item ids must be unique, repeated: {dupes}")
+
+    def report(stage: str, fraction: float) -> None:
+        if progress is not None:
+            progress(stage, fraction)
+
+    model = ClusterModel(min_clusters=min_clusters, max_clusters=max_clusters).fit(unit)
+    labels = model.labels_
+    report("clustering", 0.25)
+
+    index_edges = knn_edges(unit, labels, k=k, threshold=threshold)
+    report("edges", 0.5)
+
+    texts = [clean_text(f"{item.title}. {item.text}") for item in items]
+    per_cluster = cluster_keywords(texts, labels, top_n=CLUSTER_KEYWORDS)
+    per_node = node_keywords(texts, top_n=NODE_KEYWORDS)
+    names = {c: cluster_name(words) for c, words in per_cluster.items()}
+    report("keywords", 0.75)
+
+    subclusters: list[dict[str, Any]] = []
+    clusters_meta: dict[str, dict[str, Any]] = {}
+    for label in range(model.n_clusters_):
+        members = np.flatnonzero(labels == label)
+        intra = [
+            e for e in index_edges if e["isIntraCluster"] and labels[e["source"]] == label
+        ]
+        communities = subclusters_of(members, intra, unit)
+        sub_labels = np.zeros(len(items), dtype=np.int64)
+        for j, community in enumerate(communities):
+            sub_labels[community] = j
+        sub_words = cluster_keywords(
+            [texts[i] for i in members], sub_labels[members], top_n=SUBCLUSTER_KEYWORDS
+        )
+        for j, community in enumerate(communities):
+            representative = nearest_to_centroid(unit, np.asarray(community), 1)[0]
+            top = sub_words.get(j) or per_node[representative][:SUBCLUSTER_KEYWORDS]
+            subclusters.append(
+                {
+                    "id": f"{cluster_id(label)}-sub-{j}",
+                    "clusterId": cluster_id(label),
+                    "nodeIds": [ids[i] for i in community],
+                    "representativeNodeId": ids[representative],
+                    "topKeywords": top,
+                }
+            )
+        central = nearest_to_centroid(unit, members, 2)
+        words = per_cluster.get(label, [])
+        clusters_meta[cluster_id(label)] = {
+            "name": names.get(label, cluster_name([])),
+            "description": describe_cluster(words, [items[i].title for i in central], len(members)),
+            "size": len(members),
+            "keyThemes": words[:KEY_THEMES],
+        }
+    report("subclusters", 1.0)
+
+    nodes = [
+        {
+            "id": item.id,
+            "origId": item.id,
+            "clusterId": cluster_id(int(labels[i])),
+            "clusterName": names.get(int(labels[i]), cluster_name([])),
+            "keywords": per_node[i],
+            "timestamp": iso_timestamp(item.timestamp),
+            "numSections": int(item.num_sections),
+            "sourceType": item.source_type,
+            "title": item.title,
+            "confidence": round(float(model.confidence_[i]), 4),
+        }
+        for i, item in enumerate(items)
+    ]
+    edges = [{**e, "source": ids[e["source"]], "target": ids[e["target"]]} for e in index_edges]
+    graph = {
+        "nodes": nodes,
+        "edges": edges,
+        "subclusters": subclusters,
+        "metadata": {
+            "clusters": clusters_meta,
+            "totalNodes": len(nodes),
+            "totalEdges": len(edges),
+            "createdAt": datetime.now(tz=UTC).isoformat(),
+        },
+    }
+    features = {
+        "dimension": int(vectors.shape[1]),
+        "nodes": [
+            {"id": item.id, "embedding": row}
+            for item, row in zip(items, np.round(unit.astype(np.float64), 6).tolist(), strict=True)
+        ],
+        "extraction": {
+            "method": "c-tf-idf",
+            "clusterKeywordNgrams": [1, 2],
+            "nodeKeywordNgrams": [1, 3],
+            "stopWords": "english",
+            "clustering": {
+                "method": "pca+hdbscan+spherical-kmeans",
+                "nClusters": model.n_clusters_,
+                "densityClusters": model.density_clusters_,
+                "minClusters": min_clusters,
+                "maxClusters": max_clusters,
+            },
+            "edges": {"method": "faiss-knn", "k": k, "threshold": threshold},
+        },
+    }
+    return graph, features

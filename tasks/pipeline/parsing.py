@@ -1,0 +1,235 @@
+"""Turn a ChatGPT export into ``SourceItem``s, one per conversation, active branch only.
+
+A ChatGPT conversation is a tree: editing a message or regenerating an answer forks it. The
+export's ``current_node`` is the leaf the user last saw, so walking its parent chain up to the
+root yields exactly the conversation as displayed; the other branches are abandoned drafts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tasks.pipeline.errors import InputError
+
+KEPT_ROLES = frozenset({"user", "assistant"})
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One document of the user's history, as the rest of the pipeline sees it."""
+
+    id: str
+    title: str
+    text: str
+    timestamp: float | None
+    num_sections: int
+    source_type: str = "chat"
+
+
+def _label(index: int, conv: dict[str, Any]) -> str:
+    """How error messages name a conversation: its list index and, when it has one, its title."""
+    title = conv.get("title")
+    return f"conversation {index} ({title!r})" if isinstance(title, str) and title else (
+        f"conversation {index}"
+    )
+
+
+def _number(value: object) -> float | None:
+    """A finite float from a number or numeric string, else ``None`` (bools are not numbers)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        out = float(value)
+    elif isinstance(value, str):
+        try:
+            out = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _fallback_leaf(mapping: dict[str, Any]) -> str | None:
+    """The leaf to follow when an export lacks ``current_node``: the latest message's leaf."""
+    leaves = [k for k, v in mapping.items() if isinstance(v, dict) and not v.get("children")]
+    if not leaves:
+        return None
+
+    def created(key: str) -> float:
+        msg = mapping[key].get("message")
+        stamp = _number(msg.get("create_time")) if isinstance(msg, dict) else None
+        return stamp if stamp is not None else -math.inf
+
+    return max(leaves, key=created)
+
+
+def active_branch(mapping: dict[str, Any], current: str, label: str) -> list[dict[str, Any]]:
+    """Nodes from the root down to ``current``, following ``parent`` links.
+
+    A parent id absent from the mapping ends the walk (partial exports keep what they have);
+    a cycle is an error, since it means the tree is corrupt.
+    """
+    chain: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    node_id: object = current
+    while isinstance(node_id, str) and node_id in mapping:
+        if node_id in seen:
+            raise InputError(f"{label}: field 'mapping' has a parent cycle at node {node_id!r}")
+        seen.add(node_id)
+        node = mapping[node_id]
+        if not isinstance(node, dict):
+            raise InputError(f"{label}: mapping node {node_id!r} must be an object")
+        chain.append(node)
+        node_id = node.get("parent")
+    chain.reverse()
+    return chain
+
+
+def message_text(message: object) -> tuple[str | None, str]:
+    """``(role, text)`` of one message; text is '' for anything that is not visible chat text."""
+    if not isinstance(message, dict):
+        return None, ""
+    author = message.get("author")
+    role = author.get("role") if isinstance(author, dict) else None
+    metadata = message.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("is_visually_hidden_from_conversation"):
+        return role, ""
+    content = message.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    if not isinstance(parts, list):
+        return role, ""
+    texts = [p.strip() for p in parts if isinstance(p, str) and p.strip()]
+    return role, "\n".join(texts)
+
+
+def parse_conversation(index: int, conv: object) -> SourceItem | None:
+    """One conversation to a ``SourceItem``; ``None`` when it has no user or assistant text."""
+    if not isinstance(conv, dict):
+        raise InputError(
+            f"conversation {index}: must be an object, got {type(conv).__name__}"
+        )
+    label = _label(index, conv)
+    mapping = conv.get("mapping")
+    if mapping is None:
+        raise InputError(f"{label}: field 'mapping' is missing")
+    if not isinstance(mapping, dict):
+        raise InputError(
+            f"{label}: field 'mapping' must be an object, got {type(mapping).__name__}"
+        )
+    current = conv.get("current_node")
+    if current is None:
+        current = _fallback_leaf(mapping)
+        if current is None:
+            return None
+    elif not isinstance(current, str) or current not in mapping:
+        raise InputError(f"{label}: field 'current_node' ({current!r}) is not a node of 'mapping'")
+
+    sections: list[str] = []
+    first_stamp: float | None = None
+    for node in active_branch(mapping, current, label):
+        message = node.get("message")
+        role, text = message_text(message)
+        if role not in KEPT_ROLES or not text:
+            continue
+        sections.append(text)
+        if first_stamp is None and isinstance(message, dict):
+            first_stamp = _number(message.get("create_time"))
+    if not sections:
+        return None
+
+    title = conv.get("title")
+    title = title.strip() if isinstance(title, str) and title.strip() else "Untitled"
+    raw_id = conv.get("id") or conv.get("conversation_id")
+    item_id = str(raw_id) if isinstance(raw_id, str | int) and str(raw_id) else f"conv-{index}"
+    stamp = _number(conv.get("create_time"))
+    if stamp is None:
+        stamp = _number(conv.get("update_time"))
+    if stamp is None:
+        stamp = first_stamp
+    return SourceItem(
+        id=item_id,
+        title=title,
+        text="\n\n".join(sections),
+        timestamp=stamp,
+        num_sections=len(sections),
+        source_type="chat",
+    )
+
+
+def parse_chatgpt_export(data: object) -> list[SourceItem]:
+    """Parse a ChatGPT ``conversations.json`` (already JSON-decoded) into source items.
+
+    Conversations without visible text are dropped; a malformed one raises ``InputError``
+    (index is the 0-based position in the list). Duplicate ids get a ``-{index}`` suffix so
+    node ids stay unique.
+    """
+    if not isinstance(data, list):
+        raise InputError(
+            f"export: must be a list of conversations, got {type(data).__name__}"
+        )
+    if not data:
+        raise InputError("export: the list of conversations is empty")
+    items: list[SourceItem] = []
+    seen: set[str] = set()
+    for index, conv in enumerate(data):
+        item = parse_conversation(index, conv)
+        if item is None:
+            continue
+        if item.id in seen:
+            item = SourceItem(
+                id=f"{item.id}-{index}",
+                title=item.title,
+                text=item.text,
+                timestamp=item.timestamp,
+                num_sections=item.num_sections,
+                source_type=item.source_type,
+            )
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise InputError(
+            f"export: none of the {len(data)} conversations has any user or assistant text"
+        )
+    return items
+
+
+_FENCED = re.compile(r"(```|~~~).*?(\1|\Z)", re.DOTALL)
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_URL = re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
+_HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_HEADER = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
+_QUOTE_OR_BULLET = re.compile(r"^\s*(?:>+|[-*+]\s|\d+[.)]\s)\s*", re.MULTILINE)
+_RULE = re.compile(r"^\s*(?:[-*_]\s*){3,}$", re.MULTILINE)
+_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_ITALIC = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_INLINE_CODE = re.compile(r"`+([^`]*)`+")
+_TABLE_PIPE = re.compile(r"\s*\|\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(text: str) -> str:
+    """Plain prose for keyword extraction: no code blocks, URLs, markdown or HTML.
+
+    Code and URLs would otherwise dominate term statistics (``def``, ``https``, ``com``).
+    Link and emphasis text is kept, only the markup goes; whitespace collapses to single spaces.
+    """
+    text = _FENCED.sub(" ", text)
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _URL.sub(" ", text)
+    text = _HTML.sub(" ", text)
+    text = _RULE.sub(" ", text)
+    text = _HEADER.sub("", text)
+    text = _QUOTE_OR_BULLET.sub("", text)
+    text = _BOLD.sub(r"\2", text)
+    text = _ITALIC.sub(r"\2", text)
+    text = _STRIKE.sub(r"\1", text)
+    text = _INLINE_CODE.sub(r"\1", text)
+    text = _TABLE_PIPE.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
