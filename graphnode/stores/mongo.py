@@ -8,6 +8,7 @@ from typing import Any
 from graphnode.contract import JobStatus
 from graphnode.stores.base import Job, JobExistsError, Store, StoredGraph, final_changes, utcnow
 
+NEWEST_FIRST = [("createdAt", -1), ("insertedNs", -1)]
 FINAL = [JobStatus.COMPLETED.value, JobStatus.FAILED.value]
 
 
@@ -21,7 +22,7 @@ class MongoStore(Store):
         db = client[database] if database else client.get_default_database("graphnode")
         self.jobs = db["jobs"]
         self.graphs = db["graphs"]
-        self.graphs.create_index([("userId", 1), ("createdAt", -1)])
+        self.graphs.create_index([("userId", 1), *NEWEST_FIRST])
 
     def create_job(self, job: Job) -> None:
         from pymongo.errors import DuplicateKeyError
@@ -75,7 +76,7 @@ class MongoStore(Store):
         return result.upserted_id is not None
 
     def latest_graph(self, user_id: str) -> StoredGraph | None:
-        document = self.graphs.find_one({"userId": user_id}, sort=[("createdAt", -1), ("insertedNs", -1)])
+        document = self.graphs.find_one({"userId": user_id}, sort=NEWEST_FIRST)
         if document is None:
             return None
         return StoredGraph(taskId=document["_id"], userId=user_id, graph=document["graph"],
