@@ -22,7 +22,13 @@ SQS_LONG_POLL_SECONDS = 20
 
 TASK_MODULES = [
     "tasks.graph_generation",
+    "tasks.graph_summary",
+    "tasks.add_node",
+    "tasks.microscope",
     "workers.graph_generation",
+    "workers.graph_summary",
+    "workers.add_node",
+    "workers.microscope",
 ]
 
 

@@ -7,6 +7,7 @@ giving real queue URLs (or the account id) and a real bucket.
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
@@ -74,6 +75,14 @@ class GpuWorkerSettings(CommonSettings):
     edge_similarity_threshold: float = 0.5
     edge_neighbours: int = 5
     visibility_heartbeat_seconds: float = 60.0
+    add_node_join_threshold: float = 0.45
+    # The optional LLM for cluster names, summaries and entity extraction: "none" keeps the
+    # keyword and statistics based text; "local" loads a transformers model directory;
+    # "openai" calls an OpenAI-compatible endpoint.
+    llm_kind: Literal["none", "local", "openai"] = "none"
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
 
 
 class ResultWorkerSettings(CommonSettings):

@@ -1,10 +1,18 @@
-"""Per-process resources of the GPU worker: settings and the payload store, built once."""
+"""Per-process resources of the GPU worker and what every request task does around its body.
+
+Settings, the payload store and the optional LLM are built once per worker process (the
+embedding model too, in ``tasks.pipeline.embedding.get_embedder``), never per task.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
-from graphnode.payloads import PayloadStore
+from graphnode.middleware import JobFailed
+from graphnode.payloads import PayloadError, PayloadStore, result_key
 from graphnode.settings import GpuWorkerSettings
 
 
@@ -16,3 +24,40 @@ def gpu_settings() -> GpuWorkerSettings:
 @lru_cache(maxsize=1)
 def payload_store() -> PayloadStore:
     return PayloadStore(gpu_settings())
+
+
+def text_generator() -> Any:
+    """The configured LLM (``GRAPHNODE_LLM_KIND``: none, local or openai), or None."""
+    from tasks.pipeline.llm import make_generator
+
+    settings = gpu_settings()
+    return make_generator(settings.llm_kind, settings.llm_model, settings.llm_base_url,
+                          settings.llm_api_key.get_secret_value() if settings.llm_api_key
+                          else None)
+
+
+def embedder() -> Any:
+    from tasks.pipeline.embedding import get_embedder
+
+    settings = gpu_settings()
+    return get_embedder(settings.embedding_model, settings.embedding_device)
+
+
+@contextmanager
+def bad_input_fails_the_job() -> Iterator[None]:
+    """Input that cannot be read or parsed fails the job at once: a retry cannot fix it."""
+    from tasks.pipeline.errors import InputError
+
+    try:
+        yield
+    except (PayloadError, InputError) as exc:
+        raise JobFailed(str(exc)) from exc
+
+
+def put_outputs(user_id: str, task_id: str, documents: dict[str, Any]) -> dict[str, str]:
+    """Upload each output document as ``<name>.json``; the S3 keys, by name."""
+    keys = {}
+    for name, document in documents.items():
+        keys[name] = result_key(user_id, task_id, f"{name}.json")
+        payload_store().put_json(keys[name], document)
+    return keys

@@ -1,9 +1,10 @@
-"""GRAPH_GENERATION_REQUEST: a user's export in S3 to ``graph.json`` and ``features.json``."""
+"""GRAPH_GENERATION_REQUEST: a user's items in S3 to ``graph.json`` and ``features.json``."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from graphnode.celery_app import celery_app
 from graphnode.contract import (
@@ -14,9 +15,15 @@ from graphnode.contract import (
     Progress,
     TaskType,
 )
-from graphnode.middleware import EnvelopeTask, JobFailed
-from graphnode.payloads import PayloadError, result_key
-from tasks.context import gpu_settings, payload_store
+from graphnode.middleware import EnvelopeTask
+from tasks.context import (
+    bad_input_fails_the_job,
+    embedder,
+    gpu_settings,
+    payload_store,
+    put_outputs,
+    text_generator,
+)
 
 #: Progress messages are throttled: each one is an SQS send and an SSE event.
 MIN_PROGRESS_INTERVAL_SECONDS = 0.5
@@ -40,47 +47,59 @@ def progress_reporter(task: EnvelopeTask, task_id: str, user_id: str) -> Callabl
     return report
 
 
+def apply_llm_labels(graph: dict[str, Any], generator: Any) -> None:
+    """Let the LLM rename and describe clusters; keyword names stand where it fails."""
+    from tasks.pipeline.llm import label_clusters
+
+    clusters = graph["metadata"]["clusters"]
+    titles: dict[str, list[str]] = {}
+    for node in graph["nodes"]:
+        titles.setdefault(node["clusterId"], []).append(node.get("title") or "")
+    labels = label_clusters(generator, {
+        cluster_id: {"name": meta["name"], "keywords": meta["keyThemes"],
+                     "titles": titles.get(cluster_id, [])[:5]}
+        for cluster_id, meta in clusters.items()
+    })
+    for cluster_id, label in labels.items():
+        clusters[cluster_id].update(label)
+    for node in graph["nodes"]:
+        node["clusterName"] = clusters[node["clusterId"]]["name"]
+
+
 @celery_app.task(name=TaskType.GRAPH_GENERATION_REQUEST.value, base=EnvelopeTask, bind=True)
 def generate_graph(self: EnvelopeTask, envelope: Envelope, request: GraphGenerationRequest) -> None:
-    from tasks.pipeline.embedding import get_embedder
-    from tasks.pipeline.errors import InputError
     from tasks.pipeline.graph import build_graph
-    from tasks.pipeline.parsing import parse_chatgpt_export
+    from tasks.pipeline.sources import parse_input
 
     settings = gpu_settings()
-    payloads = payload_store()
     report = progress_reporter(self, envelope.taskId, request.userId)
     report("started", 0.01)
-    try:
-        export = payloads.get_json(request.inputKey, request.inputSha256)
-        items = parse_chatgpt_export(export)
-    except (PayloadError, InputError) as exc:
-        raise JobFailed(str(exc)) from exc
-    report("parsed", 0.05, f"{len(items)} conversations")
+    with bad_input_fails_the_job():
+        items = parse_input(payload_store().get_json(request.inputKey, request.inputSha256))
+    report("parsed", 0.05, f"{len(items)} items")
 
-    embedder = get_embedder(settings.embedding_model, settings.embedding_device)
-    embeddings = embedder.encode(
+    embeddings = embedder().encode(
         [item.text for item in items],
         progress=lambda done, total: report("embedding", 0.05 + 0.55 * done / max(total, 1),
                                             f"{done}/{total} texts embedded"),
     )
-    graph, features = build_graph(
-        items,
-        embeddings,
-        min_clusters=request.minClusters,
-        max_clusters=request.maxClusters,
-        k=settings.edge_neighbours,
-        threshold=settings.edge_similarity_threshold,
-        progress=lambda stage, fraction: report(stage, 0.6 + 0.35 * fraction),
-    )
+    with bad_input_fails_the_job():
+        graph, features = build_graph(
+            items,
+            embeddings,
+            min_clusters=request.minClusters,
+            max_clusters=request.maxClusters,
+            k=settings.edge_neighbours,
+            threshold=settings.edge_similarity_threshold,
+            progress=lambda stage, fraction: report(stage, 0.6 + 0.3 * fraction),
+        )
+    generator = text_generator()
+    if generator is not None:
+        report("labelling", 0.92)
+        apply_llm_labels(graph, generator)
     features["embeddingModel"] = settings.embedding_model
 
-    keys = {
-        "graph": result_key(request.userId, envelope.taskId, "graph.json"),
-        "features": result_key(request.userId, envelope.taskId, "features.json"),
-    }
-    payloads.put_json(keys["graph"], graph)
-    payloads.put_json(keys["features"], features)
+    keys = put_outputs(request.userId, envelope.taskId, {"graph": graph, "features": features})
     stats = {
         "nodes": len(graph["nodes"]),
         "edges": len(graph["edges"]),

@@ -32,7 +32,7 @@ def services() -> Services:
 
 
 def create_app(settings: ApiSettings | None = None, store: Store | None = None) -> Flask:
-    from graphnode.api import errors, events, graphs, jobs
+    from graphnode.api import errors, events, graphs, jobs, workspaces
 
     settings = settings or ApiSettings()
     app = Flask("graphnode.api")
@@ -48,6 +48,7 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
     app.register_blueprint(graphs.blueprint)
     app.register_blueprint(jobs.blueprint)
     app.register_blueprint(events.blueprint)
+    app.register_blueprint(workspaces.blueprint)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -15,7 +15,7 @@ from graphnode.celery_app import celery_app
 from graphnode.contract import JobStatus, TaskType
 from graphnode.middleware import send_message
 from graphnode.payloads import input_key
-from graphnode.stores import Job
+from graphnode.stores import Job, ResultKind
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
@@ -28,6 +28,8 @@ def job_view(job: Job) -> dict[str, Any]:
         "stage": job.stage,
         "progress": job.progress,
         "stats": job.stats,
+        "scope": job.scope,
+        "fileName": job.fileName,
         "error": job.error,
         "createdAt": job.createdAt.isoformat(),
         "updatedAt": job.updatedAt.isoformat(),
@@ -35,19 +37,34 @@ def job_view(job: Job) -> dict[str, Any]:
 
 
 def accept_job(
-    user_id: str, task_type: TaskType, document: Any, make_payload: Callable[[str, str], Any]
+    user_id: str,
+    task_type: TaskType,
+    make_payload: Callable[[str | None, str | None], Any],
+    *,
+    document: Any = None,
+    raw: bytes | None = None,
+    scope: str | None = None,
+    file_name: str | None = None,
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Store the input in S3, record the job PENDING, send the request; a 202 response.
+    """Store the input (a JSON ``document`` or ``raw`` bytes, or none) in S3, record the job
+    PENDING, send the request; a 202 response.
 
     ``make_payload(input_key, sha256)`` builds the request payload. If the message cannot be
     sent, the job is marked FAILED at once rather than left PENDING forever.
     """
     svc = services()
     task_id = uuid.uuid4().hex
-    key = input_key(user_id, task_id)
-    digest = svc.payloads.put_json(key, document)
+    key: str | None = None
+    digest: str | None = None
+    if document is not None:
+        key = input_key(user_id, task_id)
+        digest = svc.payloads.put_json(key, document)
+    elif raw is not None:
+        key = input_key(user_id, task_id, "input.bin")
+        digest = svc.payloads.put_bytes(key, raw, "application/octet-stream")
     payload = make_payload(key, digest)
-    svc.store.create_job(Job(taskId=task_id, userId=user_id, taskType=task_type, inputKey=key))
+    svc.store.create_job(Job(taskId=task_id, userId=user_id, taskType=task_type, inputKey=key,
+                             scope=scope, fileName=file_name))
     try:
         send_message(celery_app, task_type, task_id, payload)
     except Exception as exc:
@@ -64,10 +81,34 @@ def accept_job(
     return body, 202, {"Location": status_url}
 
 
-@blueprint.get("/<task_id>")
-def get_job(task_id: str) -> dict[str, Any]:
+def own_job(task_id: str) -> Job:
     user_id = current_user()
     job = services().store.get_job(task_id)
     if job is None or job.userId != user_id:  # another user's job is as good as absent
         raise ApiError(404, "not_found", f"no job {task_id}")
-    return job_view(job)
+    return job
+
+
+#: Which stored result a job of each type leaves behind, for ``GET /v1/jobs/<id>/result``.
+RESULT_OF = {
+    TaskType.GRAPH_GENERATION_REQUEST: ResultKind.GRAPH,
+    TaskType.GRAPH_SUMMARY_REQUEST: ResultKind.SUMMARY,
+    TaskType.ADD_NODE_REQUEST: ResultKind.ADDED_NODES,
+    TaskType.MICROSCOPE_INGEST_REQUEST: ResultKind.DOCUMENT_GRAPH,
+}
+
+
+@blueprint.get("/<task_id>")
+def get_job(task_id: str) -> dict[str, Any]:
+    return job_view(own_job(task_id))
+
+
+@blueprint.get("/<task_id>/result")
+def get_job_result(task_id: str) -> dict[str, Any]:
+    """What a completed job produced: a graph, a summary, node assignments, a document graph."""
+    job = own_job(task_id)
+    stored = services().store.get_result(task_id, RESULT_OF[job.taskType])
+    if stored is None:
+        raise ApiError(409 if not job.status.is_final else 404, "no_result",
+                       f"job {task_id} is {job.status.value} and has no result")
+    return {"taskId": task_id, "kind": stored.kind.value, "result": stored.document}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from graphnode.stores.base import Job, JobExistsError, Store, StoredGraph
+from graphnode.stores.base import Job, JobExistsError, ResultKind, Store, StoredResult
 
-__all__ = ["Job", "JobExistsError", "Store", "StoredGraph", "open_store"]
+__all__ = ["Job", "JobExistsError", "ResultKind", "Store", "StoredResult", "open_store"]
 
 
 def open_store(url: str) -> Store:

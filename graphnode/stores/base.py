@@ -1,14 +1,15 @@
-"""The store port: jobs and graphs, behind a small interface with one adapter per database.
+"""The store port: jobs and their results, behind a small interface, one adapter per database.
 
 Every write that a result handler makes is conditional, so that a redelivered message
 changes nothing: a final job state is never overwritten, progress never goes backwards,
-and a graph is inserted once per taskId.
+and a result is inserted once per taskId.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -27,6 +28,8 @@ class Job(BaseModel):
     status: JobStatus = JobStatus.PENDING
     stage: str | None = None
     progress: float = 0.0
+    scope: str | None = None  # groups jobs, e.g. the workspace (groupId) of a document
+    fileName: str | None = None
     inputKey: str | None = None
     outputKeys: dict[str, str] = Field(default_factory=dict)
     stats: dict[str, Any] = Field(default_factory=dict)
@@ -36,10 +39,21 @@ class Job(BaseModel):
     updatedAt: datetime = Field(default_factory=utcnow)
 
 
-class StoredGraph(BaseModel):
+class ResultKind(StrEnum):
+    """What a stored result document is; ``GRAPH`` is the user's knowledge graph."""
+
+    GRAPH = "graph"
+    SUMMARY = "summary"
+    ADDED_NODES = "added-nodes"
+    DOCUMENT_GRAPH = "document-graph"
+
+
+class StoredResult(BaseModel):
     taskId: str
     userId: str
-    graph: dict[str, Any]
+    kind: ResultKind
+    scope: str = ""
+    document: Any
     createdAt: datetime
 
 
@@ -95,11 +109,24 @@ class Store(ABC):
         """Remember that the final SSE event went out, so a redelivery does not repeat it."""
 
     @abstractmethod
-    def save_graph(self, user_id: str, task_id: str, graph: dict[str, Any]) -> bool:
-        """Insert the graph of a job; False (and no change) if it is already stored."""
+    def jobs_in_scope(self, user_id: str, scope: str) -> list[Job]:
+        """A user's jobs of one scope (a workspace's documents), oldest first."""
 
     @abstractmethod
-    def latest_graph(self, user_id: str) -> StoredGraph | None: ...
+    def save_result(self, user_id: str, task_id: str, kind: ResultKind, document: Any,
+                    scope: str = "") -> bool:
+        """Insert a result of a job once per kind; False (and no change) if already stored."""
+
+    @abstractmethod
+    def get_result(self, task_id: str, kind: ResultKind) -> StoredResult | None: ...
+
+    @abstractmethod
+    def latest_result(self, user_id: str, kind: ResultKind, scope: str = "") -> StoredResult | None:
+        """The newest result of a kind, e.g. the user's current graph."""
+
+    @abstractmethod
+    def results_in_scope(self, user_id: str, kind: ResultKind, scope: str) -> list[StoredResult]:
+        """All results of a kind and scope, oldest first (a workspace's document graphs)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, not every adapter holds connections
         """Release connections; the default has none to release."""

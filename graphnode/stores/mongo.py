@@ -6,10 +6,25 @@ import time
 from typing import Any
 
 from graphnode.contract import JobStatus
-from graphnode.stores.base import Job, JobExistsError, Store, StoredGraph, final_changes, utcnow
+from graphnode.stores.base import (
+    Job,
+    JobExistsError,
+    ResultKind,
+    Store,
+    StoredResult,
+    final_changes,
+    utcnow,
+)
 
+#: insertedNs orders documents saved within the same millisecond (BSON's resolution).
 NEWEST_FIRST = [("createdAt", -1), ("insertedNs", -1)]
+OLDEST_FIRST = [("createdAt", 1), ("insertedNs", 1)]
 FINAL = [JobStatus.COMPLETED.value, JobStatus.FAILED.value]
+
+
+def _plain(document: dict[str, Any]) -> dict[str, Any]:
+    """Enums as their values: BSON stores strings."""
+    return {key: getattr(value, "value", value) for key, value in document.items()}
 
 
 class MongoStore(Store):
@@ -21,15 +36,15 @@ class MongoStore(Store):
         self._client = client
         db = client[database] if database else client.get_default_database("graphnode")
         self.jobs = db["jobs"]
-        self.graphs = db["graphs"]
-        self.graphs.create_index([("userId", 1), *NEWEST_FIRST])
+        self.results = db["results"]
+        self.jobs.create_index([("userId", 1), ("scope", 1), ("createdAt", 1)])
+        self.results.create_index([("userId", 1), ("kind", 1), ("scope", 1), *NEWEST_FIRST])
 
     def create_job(self, job: Job) -> None:
         from pymongo.errors import DuplicateKeyError
 
         try:
-            document = {k: getattr(v, "value", v) for k, v in job.model_dump().items()}
-            self.jobs.insert_one({"_id": job.taskId, **document})
+            self.jobs.insert_one({"_id": job.taskId, **_plain(job.model_dump())})
         except DuplicateKeyError:
             raise JobExistsError(job.taskId) from None
 
@@ -38,8 +53,7 @@ class MongoStore(Store):
         return Job.model_validate(document) if document else None
 
     def _update(self, query: dict[str, Any], changes: dict[str, Any]) -> bool:
-        changes = {key: getattr(value, "value", value) for key, value in changes.items()}
-        result = self.jobs.update_one(query, {"$set": {**changes, "updatedAt": utcnow()}})
+        result = self.jobs.update_one(query, {"$set": {**_plain(changes), "updatedAt": utcnow()}})
         return result.modified_count == 1
 
     def record_progress(self, task_id: str, stage: str, progress: float) -> bool:
@@ -65,22 +79,38 @@ class MongoStore(Store):
     def mark_notified(self, task_id: str) -> None:
         self._update({"_id": task_id, "notified": False}, {"notified": True})
 
-    def save_graph(self, user_id: str, task_id: str, graph: dict[str, Any]) -> bool:
-        result = self.graphs.update_one(
-            {"_id": task_id},
-            # insertedNs orders graphs saved within the same millisecond (BSON's resolution).
-            {"$setOnInsert": {"userId": user_id, "graph": graph, "createdAt": utcnow(),
+    def jobs_in_scope(self, user_id: str, scope: str) -> list[Job]:
+        cursor = self.jobs.find({"userId": user_id, "scope": scope}, sort=[("createdAt", 1)])
+        return [Job.model_validate(document) for document in cursor]
+
+    def save_result(self, user_id: str, task_id: str, kind: ResultKind, document: Any,
+                    scope: str = "") -> bool:
+        result = self.results.update_one(
+            {"_id": f"{kind.value}:{task_id}"},
+            {"$setOnInsert": {"taskId": task_id, "userId": user_id, "kind": kind.value,
+                              "scope": scope, "document": document, "createdAt": utcnow(),
                               "insertedNs": time.time_ns()}},
             upsert=True,
         )
         return result.upserted_id is not None
 
-    def latest_graph(self, user_id: str) -> StoredGraph | None:
-        document = self.graphs.find_one({"userId": user_id}, sort=NEWEST_FIRST)
-        if document is None:
-            return None
-        return StoredGraph(taskId=document["_id"], userId=user_id, graph=document["graph"],
-                           createdAt=document["createdAt"])
+    @staticmethod
+    def _to_result(document: dict[str, Any]) -> StoredResult:
+        return StoredResult(**document)
+
+    def get_result(self, task_id: str, kind: ResultKind) -> StoredResult | None:
+        document = self.results.find_one({"_id": f"{kind.value}:{task_id}"})
+        return self._to_result(document) if document else None
+
+    def latest_result(self, user_id: str, kind: ResultKind, scope: str = "") -> StoredResult | None:
+        document = self.results.find_one({"userId": user_id, "kind": kind.value, "scope": scope},
+                                         sort=NEWEST_FIRST)
+        return self._to_result(document) if document else None
+
+    def results_in_scope(self, user_id: str, kind: ResultKind, scope: str) -> list[StoredResult]:
+        cursor = self.results.find({"userId": user_id, "kind": kind.value, "scope": scope},
+                                   sort=OLDEST_FIRST)
+        return [self._to_result(document) for document in cursor]
 
     def close(self) -> None:
         self._client.close()

@@ -14,8 +14,9 @@ from graphnode.contract import JobStatus
 from graphnode.stores.base import (
     Job,
     JobExistsError,
+    ResultKind,
     Store,
-    StoredGraph,
+    StoredResult,
     final_changes,
     utcnow,
 )
@@ -24,18 +25,20 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     task_id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
-    document TEXT NOT NULL,
-    status TEXT NOT NULL,
-    progress REAL NOT NULL,
-    notified INTEGER NOT NULL DEFAULT 0
+    scope TEXT,
+    document TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS graphs (
-    task_id TEXT PRIMARY KEY,
+CREATE INDEX IF NOT EXISTS jobs_by_scope ON jobs (user_id, scope);
+CREATE TABLE IF NOT EXISTS results (
+    task_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
-    graph TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    kind TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    document TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (task_id, kind)
 );
-CREATE INDEX IF NOT EXISTS graphs_by_user ON graphs (user_id, created_at);
+CREATE INDEX IF NOT EXISTS results_by_user ON results (user_id, kind, scope, created_at);
 """
 
 
@@ -69,10 +72,8 @@ class SQLiteStore(Store):
         try:
             with self._connect() as db:
                 db.execute(
-                    "INSERT INTO jobs (task_id, user_id, document, status, progress, notified)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (job.taskId, job.userId, job.model_dump_json(), job.status.value,
-                     job.progress, int(job.notified)),
+                    "INSERT INTO jobs (task_id, user_id, scope, document) VALUES (?, ?, ?, ?)",
+                    (job.taskId, job.userId, job.scope, job.model_dump_json()),
                 )
         except sqlite3.IntegrityError:
             raise JobExistsError(job.taskId) from None
@@ -93,12 +94,8 @@ class SQLiteStore(Store):
             if job is None or not allowed(job):
                 return False
             updated = job.model_copy(update={**changes, "updatedAt": utcnow()})
-            db.execute(
-                "UPDATE jobs SET document = ?, status = ?, progress = ?, notified = ?"
-                " WHERE task_id = ?",
-                (updated.model_dump_json(), updated.status.value, updated.progress,
-                 int(updated.notified), task_id),
-            )
+            db.execute("UPDATE jobs SET document = ? WHERE task_id = ?",
+                       (updated.model_dump_json(), task_id))
             return True
 
     def record_progress(self, task_id: str, stage: str, progress: float) -> bool:
@@ -126,23 +123,57 @@ class SQLiteStore(Store):
     def mark_notified(self, task_id: str) -> None:
         self._update(task_id, lambda job: not job.notified, notified=True)
 
-    def save_graph(self, user_id: str, task_id: str, graph: dict[str, Any]) -> bool:
+    def jobs_in_scope(self, user_id: str, scope: str) -> list[Job]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT document FROM jobs WHERE user_id = ? AND scope = ? ORDER BY rowid",
+                (user_id, scope),
+            ).fetchall()
+        return [Job.model_validate_json(row[0]) for row in rows]
+
+    def save_result(self, user_id: str, task_id: str, kind: ResultKind, document: Any,
+                    scope: str = "") -> bool:
         with self._connect() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO graphs (task_id, user_id, graph, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (task_id, user_id, json.dumps(graph), utcnow().isoformat()),
+                "INSERT OR IGNORE INTO results"
+                " (task_id, user_id, kind, scope, document, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (task_id, user_id, kind.value, scope, json.dumps(document),
+                 utcnow().isoformat()),
             )
             return cursor.rowcount == 1
 
-    def latest_graph(self, user_id: str) -> StoredGraph | None:
+    _RESULT_COLUMNS = "task_id, user_id, kind, scope, document, created_at"
+
+    @staticmethod
+    def _to_result(row: tuple[Any, ...]) -> StoredResult:
+        return StoredResult(taskId=row[0], userId=row[1], kind=ResultKind(row[2]), scope=row[3],
+                            document=json.loads(row[4]),
+                            createdAt=datetime.fromisoformat(row[5]))
+
+    def get_result(self, task_id: str, kind: ResultKind) -> StoredResult | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT task_id, graph, created_at FROM graphs WHERE user_id = ?"
-                " ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                (user_id,),
+                f"SELECT {self._RESULT_COLUMNS} FROM results WHERE task_id = ? AND kind = ?",
+                (task_id, kind.value),
             ).fetchone()
-        if row is None:
-            return None
-        return StoredGraph(taskId=row[0], userId=user_id, graph=json.loads(row[1]),
-                           createdAt=datetime.fromisoformat(row[2]))
+        return self._to_result(row) if row else None
+
+    def latest_result(self, user_id: str, kind: ResultKind, scope: str = "") -> StoredResult | None:
+        with self._connect() as db:
+            row = db.execute(
+                f"SELECT {self._RESULT_COLUMNS} FROM results"
+                " WHERE user_id = ? AND kind = ? AND scope = ?"
+                " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                (user_id, kind.value, scope),
+            ).fetchone()
+        return self._to_result(row) if row else None
+
+    def results_in_scope(self, user_id: str, kind: ResultKind, scope: str) -> list[StoredResult]:
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT {self._RESULT_COLUMNS} FROM results"
+                " WHERE user_id = ? AND kind = ? AND scope = ? ORDER BY created_at, rowid",
+                (user_id, kind.value, scope),
+            ).fetchall()
+        return [self._to_result(row) for row in rows]

@@ -18,7 +18,7 @@ from graphnode.contract import (
 )
 from graphnode.middleware import send_message
 from graphnode.samples import load_sample_export
-from graphnode.stores import Job, open_store
+from graphnode.stores import Job, ResultKind, open_store
 from graphnode.topology import load_topology, provision
 from tests.integration.conftest import (
     SHORT_VISIBILITY_SECONDS,
@@ -155,7 +155,7 @@ def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sende
     task_id = completed_job["accepted"]["taskId"]
     store = open_store(stack.env["GRAPHNODE_STORE_URL"])
     job = store.get_job(task_id)
-    before = (job.model_dump(), store.latest_graph("alice").model_dump())
+    before = (job.model_dump(), store.latest_result("alice", ResultKind.GRAPH).model_dump())
     log = stack.log_path("worker-res")
     pattern = r"Task GRAPH_GENERATION_RESULT\[[^\]]+\] succeeded"
     handled = count_in_log(log, pattern)
@@ -163,7 +163,8 @@ def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sende
                                    outputKeys=job.outputKeys, stats=job.stats)
     send_message(celery_sender, TaskType.GRAPH_GENERATION_RESULT, task_id, result)
     wait_for(lambda: count_in_log(log, pattern) > handled, 60, "the second delivery")
-    after = (store.get_job(task_id).model_dump(), store.latest_graph("alice").model_dump())
+    after = (store.get_job(task_id).model_dump(),
+             store.latest_result("alice", ResultKind.GRAPH).model_dump())
     assert after == before
     time.sleep(0.5)
     completed = [e for e in completed_job["alice_events"].events

@@ -11,6 +11,7 @@ from moto import mock_aws
 from graphnode.auth import mint_token
 from graphnode.contract import JobStatus, TaskType, parse_envelope
 from graphnode.settings import ApiSettings
+from graphnode.stores import ResultKind
 
 EXPORT = [{"title": "t", "mapping": {"a": {"id": "a", "message": None, "parent": None,
                                           "children": []}}, "current_node": "a"}]
@@ -83,7 +84,8 @@ def test_generate_accepts_a_multipart_file(client, settings, sent):
         ({"data": "not json", "content_type": "application/json"}, 400, "invalid_json"),
         ({"json": []}, 400, "invalid_export"),
         ({"json": {"a": 1}}, 400, "invalid_export"),
-        ({"json": [{"title": "no mapping"}]}, 400, "invalid_export"),
+        ({"json": [1, 2]}, 400, "invalid_export"),
+        ({"json": {"unrelated": []}}, 400, "invalid_export"),
         ({"data": "x", "content_type": "text/plain"}, 415, "unsupported_media_type"),
         ({"json": EXPORT, "query_string": {"minClusters": 9}}, 400, "invalid_options"),
         ({"json": EXPORT, "query_string": {"maxClusters": "many"}}, 400, "invalid_options"),
@@ -122,7 +124,8 @@ def test_users_see_only_their_own_jobs_and_graphs(client, settings, app):
                           headers=auth(settings)).get_json()["taskId"]
     assert client.get(f"/v1/jobs/{task_id}", headers=auth(settings)).status_code == 200
     assert client.get(f"/v1/jobs/{task_id}", headers=auth(settings, "mallory")).status_code == 404
-    app.extensions["graphnode"].store.save_graph("alice", task_id, {"nodes": [], "edges": []})
+    app.extensions["graphnode"].store.save_result("alice", task_id, ResultKind.GRAPH,
+                                                  {"nodes": [], "edges": []})
     assert client.get("/v1/graphs/me", headers=auth(settings)).get_json()["taskId"] == task_id
     assert client.get("/v1/graphs/me", headers=auth(settings, "mallory")).status_code == 404
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from graphnode.contract import JobStatus, TaskType
-from graphnode.stores import Job, JobExistsError, Store
+from graphnode.stores import Job, JobExistsError, ResultKind, Store
 
 
 def _sqlite(tmp_path):
@@ -102,13 +102,32 @@ def test_notified_flag(store):
     assert store.get_job("t1").notified
 
 
-def test_graph_is_inserted_once_and_latest_is_per_user(store):
-    assert store.latest_graph("alice") is None
-    assert store.save_graph("alice", "t1", {"nodes": [1]})
-    assert not store.save_graph("alice", "t1", {"nodes": [2]})
-    assert store.save_graph("alice", "t2", {"nodes": [3]})
-    assert store.save_graph("bob", "t3", {"nodes": [4]})
-    latest = store.latest_graph("alice")
-    assert latest.taskId == "t2" and latest.graph == {"nodes": [3]}
-    assert store.latest_graph("bob").graph == {"nodes": [4]}
-    assert store.latest_graph("carol") is None
+def test_result_is_inserted_once_and_latest_is_per_user_and_kind(store):
+    assert store.latest_result("alice", ResultKind.GRAPH) is None
+    assert store.save_result("alice", "t1", ResultKind.GRAPH, {"nodes": [1]})
+    assert not store.save_result("alice", "t1", ResultKind.GRAPH, {"nodes": [2]})
+    assert store.save_result("alice", "t2", ResultKind.GRAPH, {"nodes": [3]})
+    assert store.save_result("alice", "t3", ResultKind.SUMMARY, {"overview": {}})
+    assert store.save_result("bob", "t4", ResultKind.GRAPH, {"nodes": [4]})
+    latest = store.latest_result("alice", ResultKind.GRAPH)
+    assert latest.taskId == "t2" and latest.document == {"nodes": [3]}
+    assert store.latest_result("alice", ResultKind.SUMMARY).taskId == "t3"
+    assert store.latest_result("bob", ResultKind.GRAPH).document == {"nodes": [4]}
+    assert store.latest_result("carol", ResultKind.GRAPH) is None
+    assert store.get_result("t1", ResultKind.GRAPH).document == {"nodes": [1]}
+    assert store.get_result("t1", ResultKind.SUMMARY) is None
+    assert store.get_result("missing", ResultKind.GRAPH) is None
+    assert store.save_result("alice", "t1", ResultKind.ADDED_NODES, [{"nodeId": "n"}])
+    assert store.get_result("t1", ResultKind.ADDED_NODES).document == [{"nodeId": "n"}]
+
+
+def test_results_and_jobs_in_a_scope(store):
+    for task_id, user in [("d1", "alice"), ("d2", "alice"), ("d3", "bob")]:
+        store.create_job(new_job(task_id, user).model_copy(update={"scope": "ws1"}))
+        store.save_result(user, task_id, ResultKind.DOCUMENT_GRAPH, {"doc": task_id}, "ws1")
+    store.create_job(new_job("other", "alice").model_copy(update={"scope": "ws2"}))
+    assert [j.taskId for j in store.jobs_in_scope("alice", "ws1")] == ["d1", "d2"]
+    found = store.results_in_scope("alice", ResultKind.DOCUMENT_GRAPH, "ws1")
+    assert [r.document for r in found] == [{"doc": "d1"}, {"doc": "d2"}]
+    assert store.results_in_scope("alice", ResultKind.DOCUMENT_GRAPH, "ws2") == []
+    assert store.latest_result("alice", ResultKind.DOCUMENT_GRAPH, "ws1").taskId == "d2"

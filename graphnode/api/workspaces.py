@@ -1,0 +1,84 @@
+"""Microscope workspaces: upload documents into a ``groupId``, read the merged entity graph."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import PurePath
+from typing import Any
+
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+
+from graphnode.api import services
+from graphnode.api.auth import current_user
+from graphnode.api.errors import ApiError
+from graphnode.api.jobs import accept_job, job_view
+from graphnode.contract import TASK_ID_PATTERN, MicroscopeIngestRequest, TaskType
+from graphnode.stores import ResultKind
+from graphnode.workspace import merge_document_graphs
+
+blueprint = Blueprint("workspaces", __name__, url_prefix="/v1/workspaces")
+
+#: The document formats the GPU worker extracts text from.
+DOCUMENT_EXTENSIONS = {".pdf", ".docx", ".pptx", ".md", ".markdown", ".txt"}
+
+
+def _check_group(group_id: str) -> None:
+    if not re.fullmatch(TASK_ID_PATTERN, group_id):
+        raise ApiError(400, "invalid_group_id", "groupId: letters, digits, '-' and '_' only")
+
+
+def _safe_file_name(name: str) -> str:
+    """The base name only, printable; it is metadata and never part of an S3 key."""
+    base = PurePath(name.replace("\\", "/")).name.strip()
+    base = re.sub(r"[^\w .()-]", "_", base)[:200]
+    if PurePath(base).suffix.lower() not in DOCUMENT_EXTENSIONS:
+        raise ApiError(415, "unsupported_document",
+                       f"{base or 'the file'}: supported types are "
+                       f"{', '.join(sorted(DOCUMENT_EXTENSIONS))}")
+    return base
+
+
+@blueprint.post("/<group_id>/documents")
+def add_document(group_id: str) -> ResponseReturnValue:
+    """One document (multipart field ``file``) into the workspace; 202 per document."""
+    user_id = current_user()
+    _check_group(group_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(400, "missing_file", "upload the document as multipart field 'file'")
+    file_name = _safe_file_name(upload.filename)
+    raw = upload.read()
+    if not raw:
+        raise ApiError(400, "empty_document", f"{file_name} is empty")
+
+    def payload(key: str | None, digest: str | None) -> MicroscopeIngestRequest:
+        return MicroscopeIngestRequest(userId=user_id, inputKey=key, inputSha256=digest,
+                                       groupId=group_id, documentId=document_id,
+                                       fileName=file_name)
+
+    document_id = uuid.uuid4().hex
+    body, status, headers = accept_job(user_id, TaskType.MICROSCOPE_INGEST_REQUEST, payload,
+                                       raw=raw, scope=group_id, file_name=file_name)
+    body.update(groupId=group_id, documentId=document_id,
+                workspaceUrl=f"/v1/workspaces/{group_id}")
+    return body, status, headers
+
+
+@blueprint.get("/<group_id>")
+def get_workspace(group_id: str) -> dict[str, Any]:
+    """Per-document status and the entity graph merged over the completed documents."""
+    user_id = current_user()
+    _check_group(group_id)
+    store = services().store
+    jobs = store.jobs_in_scope(user_id, group_id)
+    if not jobs:
+        raise ApiError(404, "not_found", f"no workspace {group_id}")
+    graphs = store.results_in_scope(user_id, ResultKind.DOCUMENT_GRAPH, group_id)
+    return {
+        "groupId": group_id,
+        "complete": all(job.status.is_final for job in jobs),
+        "documents": [job_view(job) for job in jobs],
+        "graph": merge_document_graphs((g.taskId, g.document) for g in graphs),
+    }

@@ -1,0 +1,62 @@
+"""ADD_NODE_REQUEST: new items joined to a user's existing graph without rebuilding it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphnode.celery_app import celery_app
+from graphnode.contract import AddNodeRequest, AddNodeResult, Envelope, JobStatus, TaskType
+from graphnode.middleware import EnvelopeTask, JobFailed
+from tasks.context import (
+    bad_input_fails_the_job,
+    embedder,
+    gpu_settings,
+    payload_store,
+    put_outputs,
+)
+
+
+def embeddings_in_node_order(graph: dict[str, Any], features: dict[str, Any]) -> np.ndarray:
+    """The stored embeddings, one row per graph node, in the graph's node order."""
+    by_id = {node["id"]: node["embedding"] for node in features["nodes"]}
+    missing = [node["id"] for node in graph["nodes"] if node["id"] not in by_id]
+    if missing:
+        raise JobFailed(f"features lack embeddings for nodes {missing[:3]}: regenerate the graph")
+    return np.asarray([by_id[node["id"]] for node in graph["nodes"]], dtype=np.float32)
+
+
+@celery_app.task(name=TaskType.ADD_NODE_REQUEST.value, base=EnvelopeTask, bind=True)
+def add_nodes(self: EnvelopeTask, envelope: Envelope, request: AddNodeRequest) -> None:
+    from tasks.pipeline.add_node import add_nodes as add_to_graph
+    from tasks.pipeline.sources import parse_input
+
+    settings = gpu_settings()
+    payloads = payload_store()
+    with bad_input_fails_the_job():
+        items = parse_input(payloads.get_json(request.inputKey, request.inputSha256))
+        graph = payloads.get_json(request.graphKey)
+        features = payloads.get_json(request.featuresKey)
+    existing = embeddings_in_node_order(graph, features)
+    new = embedder().encode([item.text for item in items])
+    with bad_input_fails_the_job():
+        graph, vectors, assignments = add_to_graph(
+            graph, existing, items, new,
+            join_threshold=settings.add_node_join_threshold,
+            k=settings.edge_neighbours,
+            edge_threshold=settings.edge_similarity_threshold,
+        )
+    features["nodes"] = [
+        {"id": node["id"], "embedding": row}
+        for node, row in zip(graph["nodes"], np.round(vectors.astype(np.float64), 6).tolist(),
+                             strict=True)
+    ]
+    keys = put_outputs(request.userId, envelope.taskId,
+                       {"graph": graph, "features": features, "assignments": assignments})
+    self.send(TaskType.ADD_NODE_RESULT, envelope.taskId, AddNodeResult(
+        userId=request.userId, status=JobStatus.COMPLETED, outputKeys=keys,
+        stats={"added": sum(1 for a in assignments if a.get("nodeId")),
+               "newClusters": len({a["clusterId"] for a in assignments if a.get("newCluster")}),
+               "nodes": len(graph["nodes"])},
+    ))

@@ -1,0 +1,30 @@
+"""GRAPH_SUMMARY_REQUEST: a stored graph to an overview, insights, patterns, recommendations."""
+
+from __future__ import annotations
+
+from graphnode.celery_app import celery_app
+from graphnode.contract import (
+    Envelope,
+    GraphSummaryRequest,
+    GraphSummaryResult,
+    JobStatus,
+    TaskType,
+)
+from graphnode.middleware import EnvelopeTask
+from tasks.context import bad_input_fails_the_job, payload_store, put_outputs, text_generator
+
+
+@celery_app.task(name=TaskType.GRAPH_SUMMARY_REQUEST.value, base=EnvelopeTask, bind=True)
+def summarize(self: EnvelopeTask, envelope: Envelope, request: GraphSummaryRequest) -> None:
+    from tasks.pipeline.summary import summarize_graph
+
+    with bad_input_fails_the_job():
+        graph = payload_store().get_json(request.graphKey)
+    generator = text_generator()
+    summary = summarize_graph(graph, describe=generator.generate if generator else None)
+    keys = put_outputs(request.userId, envelope.taskId, {"summary": summary})
+    overview = summary["overview"]
+    self.send(TaskType.GRAPH_SUMMARY_RESULT, envelope.taskId, GraphSummaryResult(
+        userId=request.userId, status=JobStatus.COMPLETED, outputKeys=keys,
+        stats={"clusters": overview["totalClusters"], "nodes": overview["totalNodes"]},
+    ))

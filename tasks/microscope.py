@@ -1,0 +1,33 @@
+"""MICROSCOPE_INGEST_REQUEST: one workspace document to chunks, entities and relations."""
+
+from __future__ import annotations
+
+from graphnode.celery_app import celery_app
+from graphnode.contract import (
+    Envelope,
+    JobStatus,
+    MicroscopeIngestRequest,
+    MicroscopeIngestResult,
+    TaskType,
+)
+from graphnode.middleware import EnvelopeTask
+from tasks.context import bad_input_fails_the_job, payload_store, put_outputs, text_generator
+
+
+@celery_app.task(name=TaskType.MICROSCOPE_INGEST_REQUEST.value, base=EnvelopeTask, bind=True)
+def ingest(self: EnvelopeTask, envelope: Envelope, request: MicroscopeIngestRequest) -> None:
+    from tasks.pipeline.microscope import chunk_document, extract_graph
+    from tasks.pipeline.sources import extract_document_text
+
+    with bad_input_fails_the_job():
+        raw = payload_store().get_bytes(request.inputKey, request.inputSha256)
+        chunks = chunk_document(extract_document_text(raw, request.fileName))
+    graph = extract_graph(chunks, generator=text_generator())
+    graph["document"] = {"documentId": request.documentId, "fileName": request.fileName}
+    keys = put_outputs(request.userId, envelope.taskId, {"graph": graph})
+    self.send(TaskType.MICROSCOPE_INGEST_RESULT, envelope.taskId, MicroscopeIngestResult(
+        userId=request.userId, status=JobStatus.COMPLETED, outputKeys=keys,
+        groupId=request.groupId, documentId=request.documentId,
+        stats={"chunks": len(chunks), "entities": len(graph["entities"]),
+               "relations": len(graph["relations"])},
+    ))
