@@ -156,3 +156,72 @@ def test_envelope_sent_is_contract_valid(settings):
     payload = GraphGenerationRequest(userId="alice", inputKey="k", inputSha256="0" * 64)
     envelope = make_envelope(TaskType.GRAPH_GENERATION_REQUEST, "abc", payload)
     assert parse_envelope(envelope)[1] == payload
+
+
+def _graph_job(app, user="alice"):
+    """A completed graph job for ``user``, as the result worker would have stored it."""
+    store = app.extensions["graphnode"].store
+    from graphnode.stores import Job
+
+    store.create_job(Job(taskId="g1", userId=user, taskType=TaskType.GRAPH_GENERATION_REQUEST))
+    store.finish_job("g1", JobStatus.COMPLETED,
+                     output_keys={"graph": "results/x/g1/graph.json",
+                                  "features": "results/x/g1/features.json"})
+    store.save_result(user, "g1", ResultKind.GRAPH, {"nodes": [], "edges": []})
+
+
+def test_summary_and_add_nodes_need_a_graph_first(client, settings, sent):
+    assert client.post("/v1/graphs/me/summary", headers=auth(settings)).status_code == 404
+    response = client.post("/v1/graphs/me/nodes", json=EXPORT, headers=auth(settings))
+    assert response.status_code == 404 and sent == []
+
+
+def test_summary_request_points_at_the_current_graph(client, settings, sent, app):
+    _graph_job(app)
+    response = client.post("/v1/graphs/me/summary", headers=auth(settings))
+    assert response.status_code == 202
+    task_type, _, payload = sent[0]
+    assert task_type == TaskType.GRAPH_SUMMARY_REQUEST
+    assert payload.graphKey == "results/x/g1/graph.json"
+    assert client.get("/v1/graphs/me/summary", headers=auth(settings)).status_code == 404
+
+
+def test_add_nodes_sends_the_graph_and_features_keys(client, settings, sent, app):
+    _graph_job(app)
+    notes = {"source_nodes": [{"id": "n1", "title": "t", "sections": []}]}
+    response = client.post("/v1/graphs/me/nodes", json=notes, headers=auth(settings))
+    assert response.status_code == 202
+    task_type, task_id, payload = sent[0]
+    assert task_type == TaskType.ADD_NODE_REQUEST
+    assert payload.featuresKey == "results/x/g1/features.json"
+    result = client.get(f"/v1/jobs/{task_id}/result", headers=auth(settings))
+    assert result.status_code == 409  # still pending
+
+
+def test_workspace_document_upload_and_status(client, settings, sent, app):
+    data = {"file": (io.BytesIO(b"# Notes\nMarie Curie worked at the Sorbonne."),
+                     "../../etc/notes.md")}
+    response = client.post("/v1/workspaces/ws-1/documents", data=data, headers=auth(settings),
+                           content_type="multipart/form-data")
+    assert response.status_code == 202
+    task_type, task_id, payload = sent[0]
+    assert task_type == TaskType.MICROSCOPE_INGEST_REQUEST
+    assert payload.groupId == "ws-1" and payload.fileName == "notes.md"
+    assert "notes" not in payload.inputKey
+    workspace = client.get("/v1/workspaces/ws-1", headers=auth(settings)).get_json()
+    assert workspace["complete"] is False
+    assert [d["taskId"] for d in workspace["documents"]] == [task_id]
+    assert client.get("/v1/workspaces/ws-1", headers=auth(settings, "bob")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("group", "name", "status", "code"),
+    [("ws 1", "a.md", 400, "invalid_group_id"), ("ws1", "a.exe", 415, "unsupported_document"),
+     ("ws1", None, 400, "missing_file")],
+)
+def test_workspace_upload_errors(client, settings, sent, group, name, status, code):
+    data = {"file": (io.BytesIO(b"text"), name)} if name else {}
+    response = client.post(f"/v1/workspaces/{group}/documents", data=data,
+                           headers=auth(settings), content_type="multipart/form-data")
+    assert response.status_code == status and response.get_json()["error"]["code"] == code
+    assert sent == []
