@@ -16,6 +16,7 @@ from graphnode.contract import TASK_ID_PATTERN, USER_ID_PATTERN
 from graphnode.settings import CommonSettings
 
 CHECKSUM_METADATA_KEY = "sha256"
+MISSING_KEY_CODES = {"NoSuchKey", "404", "AccessDenied", "403"}
 
 
 class PayloadError(RuntimeError):
@@ -74,9 +75,15 @@ class PayloadStore:
         return digest
 
     def get_bytes(self, key: str, expected_sha256: str | None = None) -> bytes:
+        from botocore.exceptions import ClientError
+
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
-        except self.client.exceptions.NoSuchKey:
+        except ClientError as exc:
+            # Without s3:ListBucket (see terraform/iam.tf), S3 answers a missing key with
+            # AccessDenied rather than NoSuchKey.
+            if exc.response["Error"]["Code"] not in MISSING_KEY_CODES:
+                raise
             raise PayloadError(f"payload {key} does not exist (expired or never written)") from None
         data = response["Body"].read()
         recorded = response.get("Metadata", {}).get(CHECKSUM_METADATA_KEY)

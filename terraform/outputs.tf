@@ -1,0 +1,61 @@
+output "queue_urls" {
+  description = "URL of each queue, by its name in topology.yaml (e.g. GRAPHNODE_REQUEST_QUEUE_URL = queue_urls[\"graph-req\"])."
+  value       = { for name, queue in aws_sqs_queue.this : name => queue.url }
+}
+
+output "queue_arns" {
+  description = "ARN of each queue, by its name in topology.yaml."
+  value       = { for name, queue in aws_sqs_queue.this : name => queue.arn }
+}
+
+output "queue_names" {
+  description = "Actual SQS name of each queue (with queue_name_prefix), by its name in topology.yaml."
+  value       = { for name, queue in aws_sqs_queue.this : name => queue.name }
+}
+
+output "dlq_urls" {
+  description = "URL of each dead-letter queue, by its DLQ name in topology.yaml."
+  value       = { for name, spec in local.queues : spec.dlq.name => aws_sqs_queue.dlq[name].url }
+}
+
+output "dlq_arns" {
+  description = "ARN of each dead-letter queue, by its DLQ name in topology.yaml."
+  value       = { for name, spec in local.queues : spec.dlq.name => aws_sqs_queue.dlq[name].arn }
+}
+
+output "bucket_name" {
+  description = "Name of the payload bucket (GRAPHNODE_PAYLOAD_BUCKET)."
+  value       = aws_s3_bucket.payloads.id
+}
+
+output "bucket_arn" {
+  description = "ARN of the payload bucket."
+  value       = aws_s3_bucket.payloads.arn
+}
+
+output "api_policy_arn" {
+  description = "IAM policy to attach to the API's role."
+  value       = aws_iam_policy.api.arn
+}
+
+output "gpu_worker_policy_arn" {
+  description = "IAM policy to attach to the GPU workers' role."
+  value       = aws_iam_policy.gpu_worker.arn
+}
+
+output "result_worker_policy_arn" {
+  description = "IAM policy to attach to the result workers' role."
+  value       = aws_iam_policy.result_worker.arn
+}
+
+output "alarm_arns" {
+  description = "Queue-depth and DLQ alarms, by purpose."
+  value = merge(
+    { request_backlog_high = aws_cloudwatch_metric_alarm.request_backlog_high.arn },
+    { for name, alarm in aws_cloudwatch_metric_alarm.dlq_not_empty : "${local.queues[name].dlq.name}_not_empty" => alarm.arn },
+    local.autoscaling_enabled ? {
+      request_unserved = aws_cloudwatch_metric_alarm.request_unserved[0].arn
+      request_idle     = aws_cloudwatch_metric_alarm.request_idle[0].arn
+    } : {},
+  )
+}
