@@ -76,9 +76,11 @@ def generate_graph(self: EnvelopeTask, envelope: Envelope, request: GraphGenerat
     report("started", 0.01)
     with bad_input_fails_the_job():
         items = parse_input(payload_store().get_json(request.inputKey, request.inputSha256))
-    report("parsed", 0.05, f"{len(items)} items")
-
-    embeddings = embedder().encode(
+    report("parsed", 0.03, f"{len(items)} items")
+    model = embedder()
+    model.model  # noqa: B018 - loads the model once per worker process, shown as its own stage
+    report("model loaded", 0.05)
+    embeddings = model.encode(
         [item.text for item in items],
         progress=lambda done, total: report("embedding", 0.05 + 0.55 * done / max(total, 1),
                                             f"{done}/{total} texts embedded"),

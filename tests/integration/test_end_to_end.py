@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from graphnode.contract import (
     GraphGenerationRequest,
@@ -53,8 +54,11 @@ class EventCollector:
             self.connected.set()
 
         self._client._check_stream = opened
-        for event in self._client.events(self._last, read_timeout=300):
-            self.events.append(event)
+        try:
+            for event in self._client.events(self._last, read_timeout=300):
+                self.events.append(event)
+        except requests.RequestException:
+            pass  # the stack stopped at the end of the session
 
     def wait_for(self, event_type, task_id, timeout=150):
         return wait_for(
