@@ -118,6 +118,11 @@ class Embedder:
             self._model = SentenceTransformer(resolve_model_path(self.model_name), device=device)
         return self._model
 
+    def load(self) -> Embedder:
+        """Load the model now (it is otherwise loaded on first use); returns self."""
+        _ = self.model
+        return self
+
     @property
     def dimension(self) -> int:
         """Length of the embedding vectors."""

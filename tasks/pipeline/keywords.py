@@ -5,21 +5,154 @@ a term says how characteristic it is of the cluster against the others rather th
 text: ``W(t, c) = tf(t, c) / |c| * log(1 + A / f(t))`` with ``A`` the average word count per
 cluster and ``f(t)`` the frequency of ``t`` across all clusters. We multiply it by the term's
 log-lift in the cluster (``specificity``), which drops words frequent everywhere.
+
+Text is English or Korean (or both): ``tokenize`` removes both languages' stop words and strips
+Korean particles (서울에서 -> 서울) with a small rule set rather than a morphological analyser,
+so it needs no extra package; a word's particle-free form is what gets counted.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 #: Tokens of two or more word characters with at least one letter (drops "2004", "10").
 TOKEN_PATTERN = r"(?u)\b(?=\w*[^\W\d_])\w\w+\b"
-#: Relevance/diversity trade-off of the MMR pass over node keywords.
+#: Relevance/diversity trade-off of the lexical MMR in ``mmr_select``.
 MMR_LAMBDA = 0.7
+#: How many of a document's best TF-IDF terms compete for its keywords.
+MMR_CANDIDATES = 20
 FALLBACK_NAME = "Miscellaneous"
+
+# Korean function words, curated: conjunctions and discourse adverbs, pronouns and
+# determiners, bound nouns (수, 것, 등, 때), light verbs and the copula in their common forms,
+# and particles as they appear when written apart. Content words never belong here; a word
+# with a particle attached (그것은) is reduced by ``korean_stem`` before this lookup.
+KOREAN_STOP_WORDS = frozenset(
+    """
+    그리고 그러나 하지만 그래서 그런데 그러면 그러므로 따라서 그래도 그렇지만 그러니까 또한 또는
+    및 혹은 즉 게다가 더욱이 다만 물론 만약 만일 비록 아니면 왜냐하면 결국 특히 바로 다시
+    아주 매우 너무 정말 진짜 가장 더 덜 잘 좀 조금 많이 항상 자주 이미 아직 지금 이제 먼저
+    함께 같이 모두 모든 각 각각 여러 어떤 무슨 어느 이런 그런 저런 이렇게 그렇게 저렇게 어떻게
+    왜 언제 어디 누구 무엇 뭐 이것 저것 그것 이거 저거 그거 여기 거기 저기 이 그 저 나 너 저희
+    우리 당신 그들 자신 수 것 거 등 때 중 점 데 바 뿐 때문 경우 정도 대해 대한 통해 위해 관련
+    관한 있다 없다 하다 되다 이다 아니다 같다 않다 있는 없는 하는 되는 같은 있고 하고 되고
+    있을 할 될 한 해서 하여 하면 되면 있으면 그렇다 또 안 못 네 예 아니요 음 그냥 요
+    은 는 이 가 을 를 의 에 에서 으로 로 에게 한테 께 와 과 도 만 부터 까지 보다 처럼 이나 나
+    랑 이랑
+    """.split()
+)
+
+# Particles, the copula and the light verbs 하다/되다 in common forms, stripped from the end
+# of a word so that 서울은/서울에서/서울로 all count as 서울 and 공부했다 as 공부. Longest
+# first; a suffix is stripped only if two characters remain (one for 을/를/은/는, so 빵을 ->
+# 빵), and only after the kind of syllable it follows in Korean (see ``_fits``), which keeps
+# 사과, 마을 and 전문가 whole at the cost of the odd over-strip (고양이 -> 고양).
+KOREAN_SUFFIXES = tuple(
+    sorted(
+        set(
+            """
+            에서는 으로는 에게는 에서도 으로도 에게서 까지는 부터는 이라는 이라고 에서 에게 으로
+            한테 께서 부터 까지 보다 처럼 만큼 조차 마저 이나 이랑 라는 라고 에는 에도 와는 과는
+            은 는 을 를 이 가 의 에 로 와 과 도 만 입니다 이에요 이었다 이다 이고 예요 였다
+            했습니다 합니다 하다 하는 하고 하기 하면 하여 해서 해요 했다 했고 한다 되었다 됩니다
+            되다 되는 되고 되면 된다 됐다 되어 돼요 있는 없는 있다 없다 있고 없고
+            """.split()
+        ),
+        key=lambda s: (-len(s), s),
+    )
+)
+_SHORT_STEM_SUFFIXES = frozenset({"을", "를", "은", "는"})
+# Allomorphs: 이/을/은/과/으로 follow a final consonant, 가/를/는/와/로 a vowel (로 also ㄹ).
+_AFTER_CONSONANT = frozenset(
+    """
+    이 을 은 과 으로 으로는 으로도 이다 입니다 이에요 이었다 이고 이나 이랑 이라는
+    이라고 과는
+    """.split()
+)
+_AFTER_VOWEL = frozenset("가 를 는 와 와는 예요 였다 라는 라고".split())
+_RIEUL = 8  # index of ㄹ among the final consonants of a Hangul syllable
+#: Words whose last syllable only looks like a particle (민주주의 '-ism').
+KOREAN_KEEP_ENDINGS = ("주의",)
+#: Endings of inflected verbs and adjectives (먹었습니다, 좋아요): predicates, not keywords.
+KOREAN_PREDICATE_ENDINGS = (
+    "습니다", "니다", "어요", "아요", "세요", "었다", "았다", "겠다", "는다", "니까", "지만",
+    "는데", "어서", "아서", "으면", "려고", "면서", "었고", "았고",
+)
+
+_WORD = re.compile(r"(?u)\b(?=\w*[^\W\d_])\w+\b")
+_HANGUL_SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
+_JAMO = re.compile(r"[\u1100-\u11ff\u3130-\u318f]")
+
+
+@functools.lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """English (scikit-learn's list) and Korean stop words, lower case."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | KOREAN_STOP_WORDS
+
+
+def _fits(stem: str, suffix: str) -> bool:
+    """Whether ``suffix`` can follow ``stem``'s last syllable (받침 or not) in Korean."""
+    last = stem[-1:]
+    if not _HANGUL_SYLLABLE.match(last):
+        return True  # a Latin stem (GPU가) or an empty one
+    final = (ord(last) - 0xAC00) % 28
+    if suffix in _AFTER_CONSONANT:
+        return final != 0
+    if suffix == "로":
+        return final in (0, _RIEUL)
+    if suffix in _AFTER_VOWEL:
+        return final == 0
+    return True
+
+
+def korean_stem(word: str) -> str | None:
+    """``word`` without a trailing particle or light verb; ``None`` for an inflected predicate.
+
+    A heuristic, not a morphological analysis: it makes the common inflections of a noun one
+    term, which is what TF-IDF counts need.
+    """
+    if word.endswith(KOREAN_KEEP_ENDINGS):
+        return word
+    for suffix in KOREAN_SUFFIXES:
+        if not word.endswith(suffix):
+            continue
+        stem = word[: -len(suffix)]
+        long_enough = len(stem) >= (1 if suffix in _SHORT_STEM_SUFFIXES else 2)
+        if (long_enough or stem in KOREAN_STOP_WORDS) and _fits(stem, suffix):
+            return stem or None
+    return None if word.endswith(KOREAN_PREDICATE_ENDINGS) else word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words without stop words: Latin words of 2+ characters, Hangul words of 1+.
+
+    One-syllable Korean nouns (책, 빵) carry meaning, unlike one-letter Latin tokens. Tokens of
+    bare jamo (ㅋㅋ, ㅠㅠ) are laughter and crying, not words.
+    """
+    stop = stop_words()
+    out: list[str] = []
+    for token in _WORD.findall(text.lower()):
+        if token.isascii():  # the common case, kept cheap
+            if len(token) > 1 and token not in stop:
+                out.append(token)
+            continue
+        if _HANGUL_SYLLABLE.search(token):
+            stemmed = korean_stem(token)
+            if stemmed is None:
+                continue
+            token = stemmed
+        elif len(token) < 2 or _JAMO.search(token):
+            continue
+        if token not in stop:
+            out.append(token)
+    return out
 
 
 def _count_vectorizer(ngram_range: tuple[int, int], n_docs: int) -> Any:
@@ -28,10 +161,10 @@ def _count_vectorizer(ngram_range: tuple[int, int], n_docs: int) -> Any:
     # On larger corpora, n-grams seen in a single document are mostly noise and bloat memory.
     return CountVectorizer(
         ngram_range=ngram_range,
-        stop_words="english",
-        token_pattern=TOKEN_PATTERN,
+        tokenizer=tokenize,
+        token_pattern=None,
         min_df=2 if n_docs >= 50 else 1,
-        lowercase=True,
+        lowercase=False,
     )
 
 
@@ -172,8 +305,9 @@ def _tfidf_matrix(texts: Sequence[str]) -> tuple[Any, np.ndarray]:
     from sklearn.preprocessing import normalize
 
     common = {
-        "stop_words": "english",
-        "token_pattern": TOKEN_PATTERN,
+        "tokenizer": tokenize,
+        "token_pattern": None,
+        "lowercase": False,
         "sublinear_tf": True,
         "norm": None,
         "max_df": 0.5 if len(texts) >= 20 else 1.0,
@@ -193,21 +327,110 @@ def _tfidf_matrix(texts: Sequence[str]) -> tuple[Any, np.ndarray]:
     return matrix, np.concatenate(vocabs)
 
 
-def node_keywords(texts: Sequence[str], top_n: int = 5) -> list[list[str]]:
-    """Per-document top TF-IDF terms (1-3 grams), thinned for diversity with MMR."""
-    if not texts:
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (zero rows stay zero), so dot products are cosines."""
+    x = np.asarray(x, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms == 0, 1.0, norms)
+
+
+def embedding_mmr(
+    candidates: Sequence[str],
+    candidate_vectors: np.ndarray,
+    doc_vector: np.ndarray,
+    top_n: int,
+    diversity: float = 0.5,
+) -> list[str]:
+    """KeyBERT-style MMR: terms close to the document's embedding and far from each other.
+
+    Each step picks ``argmax (1 - diversity) * cos(term, doc) - diversity * max cos(term,
+    chosen)``. Embeddings see what word overlap cannot ("dough" ~ "bread"); terms wholly
+    contained in a chosen one are still skipped outright, as in ``mmr_select``.
+    """
+    if not candidates:
         return []
+    vectors = _unit_rows(candidate_vectors)
+    relevance = vectors @ _unit_rows(np.asarray(doc_vector).reshape(1, -1))[0]
+    pairwise = vectors @ vectors.T
+    chosen: list[int] = []
+    remaining = list(range(len(candidates)))
+    while remaining and len(chosen) < top_n:
+        best, best_score = -1, -np.inf
+        for i in remaining:
+            if any(term_similarity(candidates[i], candidates[j]) >= 1.0 for j in chosen):
+                continue
+            redundancy = max((pairwise[i, j] for j in chosen), default=0.0)
+            score = (1 - diversity) * relevance[i] - diversity * redundancy
+            if score > best_score:
+                best, best_score = i, score
+        if best < 0:
+            break
+        chosen.append(best)
+        remaining.remove(best)
+    return [candidates[i] for i in chosen]
+
+
+def _candidates(texts: Sequence[str], pool: int) -> list[tuple[list[str], np.ndarray]]:
+    """Per document, its ``pool`` best TF-IDF terms (ties by term) and their weights."""
     try:
         matrix, vocab = _tfidf_matrix(texts)
     except ValueError:
-        return [[] for _ in texts]
-    out: list[list[str]] = []
+        return [([], np.zeros(0)) for _ in texts]
+    out: list[tuple[list[str], np.ndarray]] = []
     for row in range(matrix.shape[0]):
         start, end = matrix.indptr[row], matrix.indptr[row + 1]
         cols, vals = matrix.indices[start:end], matrix.data[start:end]
-        order = np.lexsort((vocab[cols], -vals))[: top_n * 4]
-        out.append(mmr_select([str(vocab[cols[i]]) for i in order], vals[order], top_n))
+        order = np.lexsort((vocab[cols], -vals))[:pool]
+        out.append(([str(vocab[cols[i]]) for i in order], vals[order]))
     return out
+
+
+def node_keywords(
+    texts: Sequence[str],
+    top_n: int = 5,
+    embeddings: np.ndarray | None = None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    diversity: float = 0.5,
+) -> list[list[str]]:
+    """Per-document keywords: 1-3 grams from the document's best TF-IDF terms.
+
+    With ``embeddings`` (one row per text) and ``embed`` (texts -> unit vectors, e.g.
+    ``Embedder.encode``), the candidates are embedded once (deduplicated across documents) and
+    chosen by ``embedding_mmr`` against the document's own vector, ``diversity`` in [0, 1].
+    Otherwise they are taken in TF-IDF order, skipping any contained in an already chosen
+    term ("sourdough starter" after "sourdough").
+    """
+    if not 0.0 <= diversity <= 1.0:
+        raise ValueError(f"diversity must be in [0, 1], got {diversity}")
+    if not texts:
+        return []
+    per_doc = _candidates(texts, max(top_n * 4, MMR_CANDIDATES))
+    if embeddings is None or embed is None:
+        return [mmr_select(terms, scores, top_n, lam=1.0) for terms, scores in per_doc]
+    doc_vectors = np.asarray(embeddings, dtype=np.float64)
+    if doc_vectors.ndim != 2 or len(doc_vectors) != len(texts):
+        raise ValueError(
+            f"embeddings of shape {doc_vectors.shape} do not match {len(texts)} texts"
+        )
+    terms = sorted({t for doc_terms, _ in per_doc for t in doc_terms})
+    if not terms:
+        return [[] for _ in texts]
+    term_vectors = np.asarray(embed(terms), dtype=np.float64)
+    if term_vectors.shape != (len(terms), doc_vectors.shape[1]):
+        raise ValueError(
+            f"embed returned shape {term_vectors.shape} for {len(terms)} terms, expected "
+            f"({len(terms)}, {doc_vectors.shape[1]})"
+        )
+    index = {t: i for i, t in enumerate(terms)}
+    return [
+        embedding_mmr(
+            doc_terms, term_vectors[[index[t] for t in doc_terms]], doc_vectors[row], top_n,
+            diversity,
+        )
+        if doc_terms
+        else []
+        for row, (doc_terms, _) in enumerate(per_doc)
+    ]
 
 
 def _title(term: str) -> str:

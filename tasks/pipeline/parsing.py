@@ -7,9 +7,11 @@ root yields exactly the conversation as displayed; the other branches are abando
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tasks.pipeline.errors import InputError
@@ -51,6 +53,24 @@ def _number(value: object) -> float | None:
     else:
         return None
     return out if math.isfinite(out) else None
+
+
+def timestamp_of(value: object) -> float | None:
+    """Epoch seconds from a number, a numeric string or an ISO-8601 string, else ``None``.
+
+    Notes and message lists come from databases and JavaScript as often as from Python, so
+    ``"2024-05-01T10:00:00Z"`` is as likely as ``1714557600``; a naive time is taken as UTC.
+    """
+    number = _number(value)
+    if number is not None or not isinstance(value, str):
+        return number
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
 def _fallback_leaf(mapping: dict[str, Any]) -> str | None:
@@ -198,17 +218,29 @@ def parse_chatgpt_export(data: object) -> list[SourceItem]:
 
 
 _FENCED = re.compile(r"(```|~~~).*?(\1|\Z)", re.DOTALL)
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_URL = re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.DOTALL | re.IGNORECASE)
+# Link targets may hold one level of parentheses, as Wikipedia URLs do: (https://x/a_(b)).
+_TARGET = r"\((?:[^()]|\([^()]*\))*\)"
+_IMAGE = re.compile(r"!\[([^\]]*)\]" + _TARGET)
+_LINK = re.compile(r"\[([^\]]*)\]" + _TARGET)
+_REF_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S+.*$", re.MULTILINE)
+_REF_LINK = re.compile(r"!?\[([^\]]+)\]\[[^\]]*\]")
+_FOOTNOTE = re.compile(r"\[\^[^\]]+\]")
+_AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^<>\s]*>", re.IGNORECASE)
+_URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"]+", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _HEADER = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
 _QUOTE_OR_BULLET = re.compile(r"^\s*(?:>+|[-*+]\s|\d+[.)]\s)\s*", re.MULTILINE)
-_RULE = re.compile(r"^\s*(?:[-*_]\s*){3,}$", re.MULTILINE)
+# Thematic breaks, setext underlines ("=====") and table separator rows ("|---|:---:|").
+_RULE = re.compile(r"^\s*(?:(?:[-*_]\s*){3,}|=+|\|?(?:\s*:?-+:?\s*\|)+\s*:?-*:?\s*)$",
+                   re.MULTILINE)
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
-_INLINE_CODE = re.compile(r"`+([^`]*)`+")
+_INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+_STRAY_BACKTICKS = re.compile(r"`+")
 _TABLE_PIPE = re.compile(r"\s*\|\s*")
 _SPACE = re.compile(r"\s+")
 
@@ -217,19 +249,31 @@ def clean_text(text: str) -> str:
     """Plain prose for keyword extraction: no code blocks, URLs, markdown or HTML.
 
     Code and URLs would otherwise dominate term statistics (``def``, ``https``, ``com``).
-    Link and emphasis text is kept, only the markup goes; whitespace collapses to single spaces.
+    Link, emphasis and inline-code text is kept (``pandas`` is often the topic), only the
+    markup goes; HTML tags go (with ``<script>``/``<style>`` bodies and comments), entities
+    are decoded last so that escaped text such as ``&lt;div&gt;`` survives as text; whitespace
+    collapses to single spaces.
     """
     text = _FENCED.sub(" ", text)
+    text = _COMMENT.sub(" ", text)
+    text = _SCRIPT.sub(" ", text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
+    text = _REF_DEFINITION.sub(" ", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _FOOTNOTE.sub(" ", text)
+    text = _AUTOLINK.sub(" ", text)
     text = _URL.sub(" ", text)
+    text = _EMAIL.sub(" ", text)
     text = _HTML.sub(" ", text)
     text = _RULE.sub(" ", text)
     text = _HEADER.sub("", text)
     text = _QUOTE_OR_BULLET.sub("", text)
+    text = _INLINE_CODE.sub(r"\2", text)
+    text = _STRAY_BACKTICKS.sub(" ", text)
     text = _BOLD.sub(r"\2", text)
     text = _ITALIC.sub(r"\2", text)
     text = _STRIKE.sub(r"\1", text)
-    text = _INLINE_CODE.sub(r"\1", text)
     text = _TABLE_PIPE.sub(" ", text)
+    text = html.unescape(text)
     return _SPACE.sub(" ", text).strip()
