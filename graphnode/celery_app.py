@@ -14,7 +14,6 @@ from kombu import Exchange, Queue
 
 from graphnode.contract import TaskType
 from graphnode.settings import CommonSettings
-from graphnode.topology import load_topology
 
 #: Long polling: SQS holds a ReceiveMessage open up to 20 s (its maximum) until a message
 #: arrives, so idle workers make 3 requests a minute instead of dozens.
@@ -37,7 +36,6 @@ def queue_for(task_type: TaskType, settings: CommonSettings) -> str:
 
 
 def celery_config(settings: CommonSettings) -> dict[str, Any]:
-    topology = load_topology()
     queues = [settings.request_queue, settings.result_queue]
     return {
         "broker_url": settings.broker_url,
@@ -49,7 +47,6 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
             "predefined_queues": {name: {"url": settings.queue_url(name)} for name in queues},
             "wait_time_seconds": SQS_LONG_POLL_SECONDS,
             "polling_interval": 0,
-            "visibility_timeout": topology.queues["graph-req"].visibility_timeout_seconds,
             # Plain JSON bodies: kombu base64-encodes both the SQS body and the message
             # body inside it by default, adding a third to every message each time.
             "sqs_base64_encoding": False,

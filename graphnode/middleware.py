@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from typing import Any
 
@@ -128,13 +129,19 @@ def _max_receive_count(app: Celery, queue: str | None) -> int:
     return spec.max_receive_count if spec else 5
 
 
+#: A running message is kept invisible for this many heartbeat intervals. Short, so that a
+#: message whose worker died, or whose task failed just after a beat, is redelivered soon.
+BEATS_OF_VISIBILITY = 3
+
+
 class VisibilityHeartbeat:
     """Extends the visibility of the messages this worker is running; a daemon thread."""
 
-    def __init__(self, settings: CommonSettings, interval: float, extend_to: int) -> None:
+    def __init__(self, settings: CommonSettings, interval: float,
+                 extend_to: int | None = None) -> None:
         self.settings = settings
         self.interval = interval
-        self.extend_to = extend_to
+        self.extend_to = extend_to or max(1, math.ceil(BEATS_OF_VISIBILITY * interval))
         self._stop = threading.Event()
         self._client: Any = None
 
@@ -181,8 +188,7 @@ def install(app: Celery) -> None:
     from graphnode.settings import GpuWorkerSettings
 
     interval = GpuWorkerSettings().visibility_heartbeat_seconds
-    extend_to = load_topology().queues["graph-req"].visibility_timeout_seconds
-    heartbeat = VisibilityHeartbeat(app.graphnode_settings, interval, extend_to)
+    heartbeat = VisibilityHeartbeat(app.graphnode_settings, interval)
 
     @signals.worker_ready.connect(weak=False)
     def _start_heartbeat(sender: Any = None, **_: Any) -> None:

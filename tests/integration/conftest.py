@@ -4,10 +4,12 @@ the AWS wire protocol, redis-server, gunicorn with gevent, and Celery worker pro
 from __future__ import annotations
 
 import re
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from graphnode.devstack import DevStack, free_port
 from graphnode.settings import ApiSettings, CommonSettings
@@ -87,3 +89,55 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class EventCollector:
+    """Reads a user's SSE stream in a thread, so that events are captured as they happen."""
+
+    def __init__(self, client, last_event_id=None):
+        self.events = []
+        self.connected = threading.Event()
+        self._client = client
+        self._last = last_event_id
+        threading.Thread(target=self._run, daemon=True).start()
+        assert self.connected.wait(10), "SSE stream did not open"
+
+    def _run(self):
+        # The server sends ': connected' once the stream is subscribed; requests yields
+        # nothing for comments, so mark the stream open as soon as the response starts.
+        original = self._client._check_stream
+
+        def opened(response):
+            original(response)
+            self.connected.set()
+
+        self._client._check_stream = opened
+        try:
+            for event in self._client.events(self._last, read_timeout=300):
+                self.events.append(event)
+        except requests.RequestException:
+            pass  # the stack stopped at the end of the session
+
+    def wait_for_type(self, event_type, timeout=150):
+        return wait_for(lambda: next((e for e in self.events if e.type == event_type), None),
+                        timeout, f"a {event_type} event")
+
+    def wait_for(self, event_type, task_id, timeout=150):
+        return wait_for(
+            lambda: next((e for e in self.events if e.type == event_type
+                          and e.data.get("taskId") == task_id), None),
+            timeout, f"{event_type} event of {task_id}")
+
+
+@pytest.fixture(scope="session")
+def completed_job(stack, api_settings):
+    """The sample export, generated once for alice while bob listens on his own channel."""
+    from graphnode.samples import load_sample_export
+
+    alice = client_for(stack, api_settings, "alice")
+    alice_events = EventCollector(alice)
+    bob_events = EventCollector(client_for(stack, api_settings, "bob"))
+    accepted = alice.generate(load_sample_export())
+    completed = alice_events.wait_for("completed", accepted["taskId"])
+    return {"alice": alice, "accepted": accepted, "completed": completed,
+            "alice_events": alice_events, "bob_events": bob_events}

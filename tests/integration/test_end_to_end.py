@@ -4,11 +4,9 @@ worker → SQLite + Redis → SSE. Also: redelivery, malformed messages, DLQ red
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
-import requests
 
 from graphnode.contract import (
     GraphGenerationRequest,
@@ -23,6 +21,7 @@ from graphnode.stores import Job, ResultKind, open_store
 from graphnode.topology import load_topology, provision
 from tests.integration.conftest import (
     SHORT_VISIBILITY_SECONDS,
+    EventCollector,
     aws,
     client_for,
     count_in_log,
@@ -31,52 +30,6 @@ from tests.integration.conftest import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-class EventCollector:
-    """Reads a user's SSE stream in a thread, so that events are captured as they happen."""
-
-    def __init__(self, client, last_event_id=None):
-        self.events = []
-        self.connected = threading.Event()
-        self._client = client
-        self._last = last_event_id
-        threading.Thread(target=self._run, daemon=True).start()
-        assert self.connected.wait(10), "SSE stream did not open"
-
-    def _run(self):
-        # The server sends ': connected' once the stream is subscribed; requests yields
-        # nothing for comments, so mark the stream open as soon as the response starts.
-        original = self._client._check_stream
-
-        def opened(response):
-            original(response)
-            self.connected.set()
-
-        self._client._check_stream = opened
-        try:
-            for event in self._client.events(self._last, read_timeout=300):
-                self.events.append(event)
-        except requests.RequestException:
-            pass  # the stack stopped at the end of the session
-
-    def wait_for(self, event_type, task_id, timeout=150):
-        return wait_for(
-            lambda: next((e for e in self.events if e.type == event_type
-                          and e.data.get("taskId") == task_id), None),
-            timeout, f"{event_type} event of {task_id}")
-
-
-@pytest.fixture(scope="module")
-def completed_job(stack, api_settings):
-    """The sample export, generated once for alice while bob listens on his own channel."""
-    alice = client_for(stack, api_settings, "alice")
-    alice_events = EventCollector(alice)
-    bob_events = EventCollector(client_for(stack, api_settings, "bob"))
-    accepted = alice.generate(load_sample_export())
-    completed = alice_events.wait_for("completed", accepted["taskId"])
-    return {"alice": alice, "accepted": accepted, "completed": completed,
-            "alice_events": alice_events, "bob_events": bob_events}
 
 
 def test_provisioning_follows_the_declared_topology(stack):
@@ -159,7 +112,7 @@ def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sende
     task_id = completed_job["accepted"]["taskId"]
     store = open_store(stack.env["GRAPHNODE_STORE_URL"])
     job = store.get_job(task_id)
-    before = (job.model_dump(), store.latest_result("alice", ResultKind.GRAPH).model_dump())
+    before = (job.model_dump(), store.get_result(task_id, ResultKind.GRAPH).model_dump())
     log = stack.log_path("worker-res")
     pattern = r"Task GRAPH_GENERATION_RESULT\[[^\]]+\] succeeded"
     handled = count_in_log(log, pattern)
@@ -168,7 +121,7 @@ def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sende
     send_message(celery_sender, TaskType.GRAPH_GENERATION_RESULT, task_id, result)
     wait_for(lambda: count_in_log(log, pattern) > handled, 60, "the second delivery")
     after = (store.get_job(task_id).model_dump(),
-             store.latest_result("alice", ResultKind.GRAPH).model_dump())
+             store.get_result(task_id, ResultKind.GRAPH).model_dump())
     assert after == before
     time.sleep(0.5)
     completed = [e for e in completed_job["alice_events"].events

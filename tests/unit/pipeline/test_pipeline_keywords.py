@@ -7,13 +7,21 @@ import pytest
 
 from tasks.pipeline.keywords import (
     FALLBACK_NAME,
+    KOREAN_STOP_WORDS,
+    MMR_CANDIDATES,
+    TOKEN_PATTERN,
+    _candidates,
     cluster_keywords,
     cluster_name,
     ctfidf,
+    embedding_mmr,
+    korean_stem,
     mmr_select,
     node_keywords,
     specificity,
+    stop_words,
     term_similarity,
+    tokenize,
 )
 
 TOY = [
@@ -102,3 +110,184 @@ def test_cluster_name():
     assert cluster_name(["machine learning", "GPU", "learning"]) == "Machine Learning / GPU"
     assert cluster_name(["", "art", "start"]) == "Art / Start"  # words, not substrings
     assert cluster_name([]) == FALLBACK_NAME
+
+
+KO = [
+    "서울에서 맛있는 빵집을 찾았어요. 그리고 그 빵집의 크루아상이 정말 맛있었습니다. 빵집 추천.",
+    "빵을 직접 굽고 싶어요. 반죽은 밀가루와 버터로 만들고, 오븐에서 굽습니다. 크루아상 반죽!",
+    "주말에 빵집에 가서 크루아상과 바게트를 샀다. 바게트는 오븐에서 바로 나온 것이었다.",
+    "파이썬으로 데이터를 분석하는 방법을 알려주세요. 판다스 데이터프레임을 사용합니다.",
+    "파이썬 코드에서 판다스로 CSV 파일을 읽고 데이터를 정리했습니다. 그러나 오류가 있었습니다.",
+    "머신러닝 모델을 파이썬으로 학습시키는 것은 어렵지 않다. 데이터 전처리가 중요하다.",
+    "제주도 여행 계획을 세우고 있어요. 제주도에서 한라산 등반을 할 수 있을까요?",
+    "여행 일정: 제주도 해변과 한라산, 그리고 제주 흑돼지 맛집. 비행기 표를 예약했다.",
+    "부산 여행에서 해운대 해변을 걷고 회를 먹었다. 여행 사진을 많이 찍었다.",
+]
+
+
+def test_korean_stop_words_are_a_curated_constant_joined_with_english():
+    assert 100 <= len(KOREAN_STOP_WORDS) <= 200
+    required = (
+        "그리고 그러나 하지만 그래서 이것 저것 그것 있다 없다 하다 되다 "
+        "수 것 등 및 또는 에서 으로 에게"
+    )
+    assert set(required.split()) <= KOREAN_STOP_WORDS
+    assert {"the", "and", "which"} <= stop_words() and KOREAN_STOP_WORDS <= stop_words()
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("서울에서", "서울"), ("서울로", "서울"), ("서울은", "서울"), ("빵을", "빵"),
+        ("데이터를", "데이터"), ("사람이", "사람"), ("gpu가", "gpu"), ("공부했다", "공부"),
+        ("필요해요", "필요"), ("제주도에서", "제주"), ("제주도", "제주"),  # consistent, if blunt
+        ("사과", "사과"), ("결과", "결과"), ("마을", "마을"), ("가을은", "가을"),  # allomorph rules
+        ("전문가", "전문가"), ("민주주의", "민주주의"), ("최고", "최고"), ("광고", "광고"),
+        ("먹었습니다", None), ("좋아요", None), ("샀다", None), ("읽고", None), ("맛있는", None),
+        ("것을", None),  # the stem is a stop word, dropped by tokenize
+    ],
+)
+def test_korean_stem(word, stem):
+    result = korean_stem(word)
+    assert (result if result not in KOREAN_STOP_WORDS else None) == stem
+
+
+def test_tokenize_keeps_hangul_words_and_drops_stop_words_jamo_and_short_latin():
+    text = "그리고 그것은 정말 좋아요! ㅋㅋㅋ ㅠㅠ 서울에서 빵을 먹었다. The GPU가 a 3 x2 Python"
+    assert tokenize(text) == ["서울", "빵", "gpu", "x2", "python"]
+
+
+def test_tokenize_matches_the_english_token_pattern_and_stop_words():
+    import re
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    for text in TOY:
+        expected = [
+            t for t in re.findall(TOKEN_PATTERN, text.lower()) if t not in ENGLISH_STOP_WORDS
+        ]
+        assert tokenize(text) == expected
+
+
+def test_korean_cluster_and_node_keywords():
+    words = cluster_keywords(KO, [0, 0, 0, 1, 1, 1, 2, 2, 2], top_n=5)
+    assert words[0][:2] == ["빵집", "크루아상"] and "오븐" in words[0]
+    assert {"데이터", "파이썬", "판다스"} <= set(words[1])
+    assert words[2][0] == "여행" and {"제주", "한라산"} <= set(words[2])
+    per_node = node_keywords(KO, top_n=4)
+    assert per_node[0][0] == "빵집" and "서울" in per_node[0]
+    assert "csv" in per_node[4] and "반죽" in per_node[1]
+    every = {w for doc in [*words.values(), *per_node] for term in doc for w in term.split()}
+    assert not every & KOREAN_STOP_WORDS
+    assert not {"서울에서", "빵을", "데이터를", "먹었다", "그리고"} & every
+
+
+# --- node keywords chosen by MMR over embeddings ---------------------------------------------
+
+#: Toy "semantic" axes for the fake embedder: words on one axis mean the same thing.
+AXES = {
+    "sourdough": 0, "bread": 0, "baking": 0, "crumb": 0, "dense": 0,
+    "starter": 1, "feed": 1, "flour": 2, "rye": 2, "kitchen": 3, "warm": 3,
+    "football": 4, "match": 4, "striker": 5, "goal": 5, "python": 6, "code": 6,
+}
+DIM = 12
+
+
+def fake_embed(texts: list[str]) -> np.ndarray:
+    """Deterministic unit vectors: known words on their axis, others hashed onto axes 7-11."""
+    import zlib
+
+    out = np.zeros((len(texts), DIM))
+    for row, text in enumerate(texts):
+        for word in tokenize(text):
+            out[row, AXES.get(word, 7 + zlib.crc32(word.encode()) % (DIM - 7))] += 1.0
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1.0, norms)
+
+
+class CountingEmbed:
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return fake_embed(texts)
+
+
+def test_embedding_mmr_trades_relevance_for_diversity():
+    vectors = np.array([[1.0, 0.0, 0.1], [1.0, 0.0, 0.0], [0.2, 0.0, 1.0]])
+    doc = np.array([1.0, 0.0, 0.6])
+    terms = ["bread", "loaf", "oven"]
+    assert embedding_mmr(terms, vectors, doc, 2, diversity=0.0) == ["bread", "loaf"]
+    assert embedding_mmr(terms, vectors, doc, 2, diversity=0.5) == ["bread", "oven"]
+    # Contained terms are skipped whatever their vectors say.
+    assert embedding_mmr(["rye", "rye bread"], np.eye(2), np.ones(2), 2) == ["rye"]
+    assert embedding_mmr([], np.zeros((0, 3)), doc, 3) == []
+
+
+def test_node_keywords_mmr_path_embeds_candidates_once_and_follows_the_document_vector():
+    embed = CountingEmbed()
+    doc_vectors = fake_embed(TOY)
+    words = node_keywords(TOY, top_n=3, embeddings=doc_vectors, embed=embed, diversity=0.5)
+    assert len(embed.calls) == 1
+    [terms] = embed.calls
+    assert terms == sorted(set(terms))  # deduplicated across documents
+    pools = _candidates(TOY, MMR_CANDIDATES)
+    for row, doc in enumerate(words):
+        candidates = pools[row][0]
+        assert len(doc) == 3 and set(doc) <= set(candidates)
+        relevance = fake_embed(candidates) @ doc_vectors[row]
+        assert doc[0] == candidates[int(np.argmax(relevance))]  # MMR starts at the closest
+        for i, a in enumerate(doc):
+            for b in doc[i + 1 :]:
+                assert term_similarity(a, b) < 1.0
+    assert words != node_keywords(TOY, top_n=3)
+
+
+def test_more_diversity_reaches_for_other_meanings():
+    """The sourdough question: its candidates are mostly sourdough/starter phrases; the more
+    diversity, the sooner MMR takes the one on the flour axis instead."""
+
+    def first_doc(diversity: float) -> list[str]:
+        vectors = fake_embed(TOY[:3])
+        return node_keywords(TOY[:3], 3, vectors, fake_embed, diversity)[0]
+
+    assert first_doc(0.0) == ["sour feed sourdough", "sourdough starter smells",
+                              "feed sourdough starter"]
+    assert first_doc(0.5) == ["sour feed sourdough", "starter flour", "feed sourdough starter"]
+    assert first_doc(0.9) == ["sour feed sourdough", "flour", "starter"]
+
+
+def test_node_keywords_with_zero_diversity_is_pure_relevance():
+    doc_vectors = fake_embed(TOY)
+    words = node_keywords(TOY, top_n=4, embeddings=doc_vectors, embed=fake_embed, diversity=0.0)
+    for row, doc in enumerate(words):
+        vectors = fake_embed(doc)
+        scores = vectors @ doc_vectors[row]
+        assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_node_keywords_fallback_is_tfidf_order_without_contained_terms():
+    pools = _candidates(TOY, MMR_CANDIDATES)
+    for (candidates, _), doc in zip(pools, node_keywords(TOY, top_n=5), strict=True):
+        expected: list[str] = []
+        for term in candidates:
+            if len(expected) == 5:
+                break
+            if all(term_similarity(term, c) < 1.0 for c in expected):
+                expected.append(term)
+        assert doc == expected
+    only_embed = node_keywords(TOY, top_n=5, embed=fake_embed)
+    assert only_embed == node_keywords(TOY, top_n=5)
+
+
+def test_node_keywords_validates_its_arguments():
+    with pytest.raises(ValueError, match="diversity"):
+        node_keywords(TOY, diversity=1.5)
+    with pytest.raises(ValueError, match="do not match 9 texts"):
+        node_keywords(TOY, embeddings=np.zeros((2, DIM)), embed=fake_embed)
+    with pytest.raises(ValueError, match="embed returned shape"):
+        node_keywords(TOY, embeddings=fake_embed(TOY), embed=lambda t: np.zeros((len(t), 3)))
+    assert node_keywords(["the of", "and"], embeddings=np.ones((2, 3)), embed=fake_embed) == [
+        [], []
+    ]

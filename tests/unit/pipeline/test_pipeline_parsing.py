@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tasks.pipeline.errors import InputError
-from tasks.pipeline.parsing import SourceItem, clean_text, parse_chatgpt_export
+from tasks.pipeline.parsing import SourceItem, clean_text, parse_chatgpt_export, timestamp_of
 
 
 def message(role: str, *parts: object, create_time: float | None = None, **extra: Any) -> dict:
@@ -175,3 +175,38 @@ def test_a_parent_missing_from_the_mapping_ends_the_branch():
     conv["mapping"]["u2"]["parent"] = "deleted-node"
     [item] = parse_chatgpt_export([conv])
     assert item.text == "And rye?\n\nRye works well." and item.num_sections == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("see https://example.com/a?b=1, (https://x.y/z) and www.foo.org/p.", "see and"),
+        ("mail bob@example.com or <https://auto.link/x> or <mailto:a@b.c>", "mail or or"),
+        ("before\n```py\nimport os\n```\nmiddle\n~~~\nrm -rf /\n~~~\nafter", "before middle after"),
+        ("use `pip install x` or ``a ` b`` here", "use pip install x or a b here"),
+        ("***both*** *it* _it_ __strong__ ~~gone~~ snake_case 2*3*4",
+         "both it it strong gone snake_case 2*3*4"),
+        ("Title\n=====\nSub\n-----\n## H2 ##\n###### H6", "Title Sub H2 H6"),
+        ("[text](https://x.com/a_(b)) ![alt](i.png) [ref text][r] [^1]\n\n[r]: https://x.com \"T\"",
+         "text alt ref text"),
+        ("<p class=\"a\">para</p><br/><!-- hidden\ncomment --><script>var x = 1;</script>"
+         "<style>p { color: red }</style>ok", "para ok"),
+        ("Tom &amp; Jerry &lt;div&gt; caf&eacute; &#39;q&#39;&nbsp;end",
+         "Tom & Jerry <div> café 'q' end"),
+        ("| a | b |\n|---|:---:|\n| 1 | 2 |", "a b 1 2"),
+    ],
+    ids=["urls", "emails-autolinks", "fenced-code", "inline-code", "emphasis", "headers",
+         "links", "html", "entities", "tables"],
+)
+def test_clean_text_handles_each_kind_of_markup(raw, expected):
+    assert clean_text(raw) == expected
+
+
+def test_timestamp_of_reads_numbers_and_iso_strings():
+    assert timestamp_of(1714557600) == 1714557600.0
+    assert timestamp_of("1714557600.5") == 1714557600.5
+    assert timestamp_of("2024-05-01T10:00:00Z") == 1714557600.0
+    assert timestamp_of("2024-05-01T19:00:00+09:00") == 1714557600.0
+    assert timestamp_of("2024-05-01T10:00:00") == 1714557600.0  # naive means UTC
+    for bad in ("yesterday", True, None, float("nan"), [1]):
+        assert timestamp_of(bad) is None
