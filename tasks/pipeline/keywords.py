@@ -47,11 +47,12 @@ KOREAN_STOP_WORDS = frozenset(
     """.split()
 )
 
-# Particles, the copula and the light verbs 하다/되다 in common forms, stripped from the end
-# of a word so that 서울은/서울에서/서울로 all count as 서울 and 공부했다 as 공부. Longest
-# first; a suffix is stripped only if two characters remain (one for 을/를/은/는, so 빵을 ->
-# 빵), and only after the kind of syllable it follows in Korean (see ``_fits``), which keeps
-# 사과, 마을 and 전문가 whole at the cost of the odd over-strip (고양이 -> 고양).
+# Particles, the copula and the light verbs 하다/되다/시키다 in common forms, stripped from the
+# end of a word so that 서울은/서울에서/서울로 all count as 서울 and 공부했다 as 공부. Longest
+# first, at most ``_STRIP_ROUNDS`` times (제주도에서 -> 제주도 -> 제주, as 제주도 alone gives);
+# a suffix is stripped only if two characters remain (one for 을/를/은/는, so 빵을 -> 빵) and
+# only after the kind of syllable it follows in Korean (see ``_fits``). That keeps 사과, 마을
+# and 전문가 whole, at the cost of consistent over-strips such as 고양이 -> 고양.
 KOREAN_SUFFIXES = tuple(
     sorted(
         set(
@@ -60,12 +61,13 @@ KOREAN_SUFFIXES = tuple(
             한테 께서 부터 까지 보다 처럼 만큼 조차 마저 이나 이랑 라는 라고 에는 에도 와는 과는
             은 는 을 를 이 가 의 에 로 와 과 도 만 입니다 이에요 이었다 이다 이고 예요 였다
             했습니다 합니다 하다 하는 하고 하기 하면 하여 해서 해요 했다 했고 한다 되었다 됩니다
-            되다 되는 되고 되면 된다 됐다 되어 돼요 있는 없는 있다 없다 있고 없고
+            되다 되는 되고 되면 된다 됐다 되어 돼요 시키는 시키고 시키다 시켰다 시킨다
             """.split()
         ),
         key=lambda s: (-len(s), s),
     )
 )
+_STRIP_ROUNDS = 2
 _SHORT_STEM_SUFFIXES = frozenset({"을", "를", "은", "는"})
 # Allomorphs: 이/을/은/과/으로 follow a final consonant, 가/를/는/와/로 a vowel (로 also ㄹ).
 _AFTER_CONSONANT = frozenset(
@@ -75,13 +77,18 @@ _AFTER_CONSONANT = frozenset(
     """.split()
 )
 _AFTER_VOWEL = frozenset("가 를 는 와 와는 예요 였다 라는 라고".split())
-_RIEUL = 8  # index of ㄹ among the final consonants of a Hangul syllable
+# Final consonants (받침) by index in a Hangul syllable: 0 none, 4 ㄴ, 8 ㄹ, 16 ㅁ, 20 ㅆ, 21 ㅇ.
+_NO_FINAL, _RIEUL, _SSANG_SIOT = 0, 8, 20
+# 고 after these finals is the connective ending of a verb (읽고, 걷고, 만들고); after a vowel,
+# ㄴ, ㅁ or ㅇ it is as often a noun (최고, 원고, 참고, 광고) and stays.
+_NOUN_GO_FINALS = frozenset({_NO_FINAL, 4, 16, 21})
 #: Words whose last syllable only looks like a particle (민주주의 '-ism').
 KOREAN_KEEP_ENDINGS = ("주의",)
 #: Endings of inflected verbs and adjectives (먹었습니다, 좋아요): predicates, not keywords.
 KOREAN_PREDICATE_ENDINGS = (
-    "습니다", "니다", "어요", "아요", "세요", "었다", "았다", "겠다", "는다", "니까", "지만",
-    "는데", "어서", "아서", "으면", "려고", "면서", "었고", "았고",
+    "습니다", "니다", "어요", "아요", "세요", "까요", "나요", "었다", "았다", "겠다", "는다",
+    "니까", "지만", "는데", "어서", "아서", "으면", "려고", "면서", "었고", "았고", "있는",
+    "없는", "있다", "없다", "있고", "없고",
 )
 
 _WORD = re.compile(r"(?u)\b(?=\w*[^\W\d_])\w+\b")
@@ -97,27 +104,29 @@ def stop_words() -> frozenset[str]:
     return frozenset(ENGLISH_STOP_WORDS) | KOREAN_STOP_WORDS
 
 
+def _final(syllable: str) -> int | None:
+    """Index of a Hangul syllable's final consonant (0 for none); ``None`` if not Hangul."""
+    if not _HANGUL_SYLLABLE.fullmatch(syllable):
+        return None
+    return (ord(syllable) - 0xAC00) % 28
+
+
 def _fits(stem: str, suffix: str) -> bool:
     """Whether ``suffix`` can follow ``stem``'s last syllable (받침 or not) in Korean."""
-    last = stem[-1:]
-    if not _HANGUL_SYLLABLE.match(last):
+    final = _final(stem[-1:])
+    if final is None:
         return True  # a Latin stem (GPU가) or an empty one
-    final = (ord(last) - 0xAC00) % 28
     if suffix in _AFTER_CONSONANT:
-        return final != 0
+        return final != _NO_FINAL
     if suffix == "로":
-        return final in (0, _RIEUL)
+        return final in (_NO_FINAL, _RIEUL)
     if suffix in _AFTER_VOWEL:
-        return final == 0
+        return final == _NO_FINAL
     return True
 
 
-def korean_stem(word: str) -> str | None:
-    """``word`` without a trailing particle or light verb; ``None`` for an inflected predicate.
-
-    A heuristic, not a morphological analysis: it makes the common inflections of a noun one
-    term, which is what TF-IDF counts need.
-    """
+def _strip_once(word: str) -> str:
+    """``word`` less its longest strippable suffix (see ``KOREAN_SUFFIXES``), or unchanged."""
     if word.endswith(KOREAN_KEEP_ENDINGS):
         return word
     for suffix in KOREAN_SUFFIXES:
@@ -126,8 +135,37 @@ def korean_stem(word: str) -> str | None:
         stem = word[: -len(suffix)]
         long_enough = len(stem) >= (1 if suffix in _SHORT_STEM_SUFFIXES else 2)
         if (long_enough or stem in KOREAN_STOP_WORDS) and _fits(stem, suffix):
-            return stem or None
-    return None if word.endswith(KOREAN_PREDICATE_ENDINGS) else word
+            return stem
+    return word
+
+
+def _is_predicate(word: str) -> bool:
+    """An inflected verb or adjective: a known ending, a past tense in ㅆ다 (샀다), or a
+    connective 고 after a consonant that nouns rarely end in (읽고)."""
+    if word.endswith(KOREAN_PREDICATE_ENDINGS):
+        return True
+    if len(word) < 2:
+        return False
+    final = _final(word[-2])
+    if word[-1] == "다":
+        return final == _SSANG_SIOT
+    return word[-1] == "고" and final is not None and final not in _NOUN_GO_FINALS
+
+
+def korean_stem(word: str) -> str | None:
+    """``word`` without trailing particles or light verbs; ``None`` for an inflected predicate.
+
+    A heuristic, not a morphological analysis: it makes the common inflections of a noun one
+    term, which is what TF-IDF counts need.
+    """
+    for _ in range(_STRIP_ROUNDS):
+        stem = _strip_once(word)
+        if stem == word:
+            break
+        word = stem
+    if not word or _is_predicate(word):
+        return None
+    return word
 
 
 def tokenize(text: str) -> list[str]:

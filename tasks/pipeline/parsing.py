@@ -222,26 +222,40 @@ _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.DOTALL | re.IGNORECASE)
 # Link targets may hold one level of parentheses, as Wikipedia URLs do: (https://x/a_(b)).
 _TARGET = r"\((?:[^()]|\([^()]*\))*\)"
-_IMAGE = re.compile(r"!\[([^\]]*)\]" + _TARGET)
-_LINK = re.compile(r"\[([^\]]*)\]" + _TARGET)
+# Link text stops at "[" as well as "]": linear time on "[[[[...".
+_IMAGE = re.compile(r"!\[([^\[\]]*)\]" + _TARGET)
+_LINK = re.compile(r"\[([^\[\]]*)\]" + _TARGET)
 _REF_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S+.*$", re.MULTILINE)
-_REF_LINK = re.compile(r"!?\[([^\]]+)\]\[[^\]]*\]")
-_FOOTNOTE = re.compile(r"\[\^[^\]]+\]")
+_REF_LINK = re.compile(r"!?\[([^\[\]]+)\]\[[^\[\]]*\]")
+_FOOTNOTE = re.compile(r"\[\^[^\[\]\s]+\]")
 _AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^<>\s]*>", re.IGNORECASE)
+# A URL in parentheses goes with them, else the greedy _URL would leave a lone "(".
+_PAREN_URL = re.compile(
+    r"\((?:https?://|ftp://|www\.)[^\s()]*(?:\([^\s()]*\)[^\s()]*)*\)", re.IGNORECASE
+)
 _URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"]+", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
-_HEADER = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
-_QUOTE_OR_BULLET = re.compile(r"^\s*(?:>+|[-*+]\s|\d+[.)]\s)\s*", re.MULTILINE)
+_HEADER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_QUOTE_OR_BULLET = re.compile(r"^[ \t]*(?:>+|[-*+][ \t]|\d+[.)][ \t])[ \t]*", re.MULTILINE)
 # Thematic breaks, setext underlines ("=====") and table separator rows ("|---|:---:|").
-_RULE = re.compile(r"^\s*(?:(?:[-*_]\s*){3,}|=+|\|?(?:\s*:?-+:?\s*\|)+\s*:?-*:?\s*)$",
-                   re.MULTILINE)
-_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_ITALIC = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+# No two whitespace runs touch, so long blank runs cannot make it backtrack quadratically.
+_RULE = re.compile(
+    r"^[ \t]*(?:(?:[-*_][ \t]*){3,}|=+[ \t]*"
+    r"|(?:\|[ \t]*)?:?-+:?(?:[ \t]*\|[ \t]*:?-+:?)*[ \t]*(?:\|[ \t]*)?)$",
+    re.MULTILINE,
+)
+# Emphasis text may not hold its own delimiter character, so an unclosed "**" scans only to the
+# next "*" (linear time; ".+?" was quadratic on long lines of stray asterisks). Nesting is
+# handled by running bold, italic, bold: "**a *b* c**" and "***both***".
+_BOLD = re.compile(r"\*\*(?=[^\s*])([^*\n]+?)(?<=\S)\*\*|__(?=[^\s_])([^_\n]+?)(?<=\S)__")
+_ITALIC = re.compile(
+    r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?![\w*])"
+    r"|(?<![\w_])_(?=[^\s_])([^_\n]+?)(?<=\S)_(?![\w_])"
+)
+_STRIKE = re.compile(r"~~(?=[^\s~])([^~\n]+?)(?<=\S)~~")
 _INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 _STRAY_BACKTICKS = re.compile(r"`+")
-_TABLE_PIPE = re.compile(r"\s*\|\s*")
 _SPACE = re.compile(r"\s+")
 
 
@@ -263,17 +277,19 @@ def clean_text(text: str) -> str:
     text = _REF_LINK.sub(r"\1", text)
     text = _FOOTNOTE.sub(" ", text)
     text = _AUTOLINK.sub(" ", text)
+    text = _PAREN_URL.sub(" ", text)
     text = _URL.sub(" ", text)
     text = _EMAIL.sub(" ", text)
     text = _HTML.sub(" ", text)
     text = _RULE.sub(" ", text)
-    text = _HEADER.sub("", text)
+    text = _HEADER.sub(r"\1", text)
     text = _QUOTE_OR_BULLET.sub("", text)
     text = _INLINE_CODE.sub(r"\2", text)
     text = _STRAY_BACKTICKS.sub(" ", text)
-    text = _BOLD.sub(r"\2", text)
-    text = _ITALIC.sub(r"\2", text)
+    text = _BOLD.sub(r"\1\2", text)
+    text = _ITALIC.sub(r"\1\2", text)
+    text = _BOLD.sub(r"\1\2", text)
     text = _STRIKE.sub(r"\1", text)
-    text = _TABLE_PIPE.sub(" ", text)
+    text = text.replace("|", " ")  # table cells; whitespace collapses below
     text = html.unescape(text)
     return _SPACE.sub(" ", text).strip()
