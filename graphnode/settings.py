@@ -76,6 +76,9 @@ class GpuWorkerSettings(CommonSettings):
     edge_neighbours: int = 5
     visibility_heartbeat_seconds: float = 60.0
     add_node_join_threshold: float = 0.45
+    # Node keywords by maximal marginal relevance against the node embedding: better
+    # keywords for one more embedding pass over candidate phrases (cheap on a GPU).
+    node_keyword_mmr: bool = True
     # The optional LLM for cluster names, summaries and entity extraction: "none" keeps the
     # keyword and statistics based text; "local" loads a transformers model directory;
     # "openai" calls an OpenAI-compatible endpoint.

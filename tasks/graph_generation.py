@@ -93,6 +93,7 @@ def generate_graph(self: EnvelopeTask, envelope: Envelope, request: GraphGenerat
             k=settings.edge_neighbours,
             threshold=settings.edge_similarity_threshold,
             progress=lambda stage, fraction: report(stage, 0.6 + 0.3 * fraction),
+            embed=model.encode if settings.node_keyword_mmr else None,
         )
     generator = text_generator()
     if generator is not None:

@@ -130,8 +130,12 @@ def build_graph(
     k: int = 5,
     threshold: float = 0.5,
     progress: Progress | None = None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Build ``(graph, features)`` for ``items`` with their ``embeddings`` (one row per item).
+
+    With ``embed`` (the embedding model's encode), node keywords are chosen by maximal
+    marginal relevance against each node's embedding; without it, by TF-IDF alone.
 
     ``progress(stage, fraction)`` is called after "clustering", "edges", "keywords" and
     "subclusters", with increasing fractions ending at 1.0.
@@ -162,7 +166,8 @@ def build_graph(
 
     texts = [clean_text(f"{item.title}. {item.text}") for item in items]
     per_cluster = cluster_keywords(texts, labels, top_n=CLUSTER_KEYWORDS)
-    per_node = node_keywords(texts, top_n=NODE_KEYWORDS)
+    per_node = node_keywords(texts, top_n=NODE_KEYWORDS, embeddings=unit if embed else None,
+                             embed=embed)
     names = {c: cluster_name(words) for c, words in per_cluster.items()}
     report("keywords", 0.75)
 
@@ -239,7 +244,8 @@ def build_graph(
             "method": "c-tf-idf",
             "clusterKeywordNgrams": [1, 2],
             "nodeKeywordNgrams": [1, 3],
-            "stopWords": "english",
+            "stopWords": ["english", "korean"],
+            "nodeKeywordSelection": "mmr" if embed else "tf-idf",
             "clustering": {
                 "method": "pca+hdbscan+spherical-kmeans",
                 "nClusters": model.n_clusters_,
