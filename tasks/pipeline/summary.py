@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tasks.pipeline.add_node import cluster_sort_key
+from tasks.pipeline.errors import InputError
 from tasks.pipeline.graph import iso_timestamp
 
 log = logging.getLogger(__name__)
@@ -482,6 +483,8 @@ def summarize_graph(
     measured against. Keys: ``overview``, ``clusters``, ``patterns``, ``connections``,
     ``recommendations``, ``generatedBy``.
     """
+    if not isinstance(graph, dict) or not isinstance(graph.get("nodes", []), list):
+        raise InputError("the stored graph is not a graph object with a 'nodes' list")
     overview, clusters, connections = cluster_statistics(graph, top_n=top_n, now=now)
     total, count = overview["totalNodes"], overview["totalClusters"]
     produced = []

@@ -161,3 +161,25 @@ def test_malformed_request_fails_its_job_and_lands_in_the_dlq(stack, celery_send
         QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
             "ApproximateNumberOfMessages"]) == 1,
         90, "the message in the DLQ after 5 receives")
+
+
+def test_a_request_that_keeps_failing_ends_failed_after_the_last_receive(stack, celery_sender):
+    """An unexpected error is retried by SQS redelivery; the last receive reports FAILED."""
+    from graphnode.payloads import PayloadStore, sha256_hex
+
+    store = open_store(stack.env["GRAPHNODE_STORE_URL"])
+    store.create_job(Job(taskId="crashing1", userId="dave",
+                         taskType=TaskType.GRAPH_GENERATION_REQUEST))
+    garbage = b"\x00 not json at all"
+    PayloadStore(stack_settings(stack)).put_bytes("inputs/crashing1", garbage, "text/plain")
+    request = GraphGenerationRequest(userId="dave", inputKey="inputs/crashing1",
+                                     inputSha256=sha256_hex(garbage))
+    sent = celery_sender.send_task(TaskType.GRAPH_GENERATION_REQUEST.value, args=[
+        make_envelope(TaskType.GRAPH_GENERATION_REQUEST, "crashing1", request)])
+
+    job = wait_for(lambda: (j := store.get_job("crashing1")).status.is_final and j, 120,
+                   "the FAILED result after the last receive")
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("gave up after 5 attempts")
+    log = stack.log_path("worker-req")
+    assert count_in_log(log, rf"Task GRAPH_GENERATION_REQUEST\[{sent.id}\] received") == 5

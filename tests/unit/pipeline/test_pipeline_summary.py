@@ -271,3 +271,13 @@ def test_summarizes_a_built_graph():
     assert sorted(c["size"] for c in summary["clusters"]) == [8, 8]
     assert 3 <= len(summary["recommendations"]) <= 5
     json.dumps(summary)
+
+
+def test_a_stored_document_that_is_not_a_graph_is_an_input_error():
+    import pytest
+
+    from tasks.pipeline.errors import InputError
+
+    for bad in ([1, 2, 3], {"nodes": "x"}, "graph"):
+        with pytest.raises(InputError, match="not a graph"):
+            summarize_graph(bad)
