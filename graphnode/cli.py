@@ -112,8 +112,8 @@ def _follow_job(client: Any, export: Any, deadline: float) -> Any:
 
     def listen() -> None:
         try:
-            for event in client.events(read_timeout=max(deadline - time.monotonic(), 1)):
-                connected.set()
+            for event in client.events(read_timeout=max(deadline - time.monotonic(), 1),
+                                       on_open=connected.set):
                 events.put(event)
         except Exception as exc:  # surfaced to the main thread below
             events.put(exc)

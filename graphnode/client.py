@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,20 +47,23 @@ class ApiClient:
         return self._check(self.session.get(f"{self.base_url}/v1/graphs/me",
                                             timeout=self.timeout))
 
-    def events(self, last_event_id: str | None = None,
-               read_timeout: float = 60.0) -> Iterator[ServerEvent]:
-        """Events of the token's user, as they arrive; resumes after ``last_event_id``."""
+    def events(self, last_event_id: str | None = None, read_timeout: float = 60.0,
+               on_open: Callable[[], None] | None = None) -> Iterator[ServerEvent]:
+        """Events of the token's user, as they arrive; resumes after ``last_event_id``.
+
+        ``on_open`` is called once the stream is subscribed, before any event arrives, so a
+        caller can submit work knowing that it will hear about it.
+        """
         headers = {"Accept": "text/event-stream"}
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
         with self.session.get(f"{self.base_url}/v1/events", headers=headers, stream=True,
                               timeout=(self.timeout, read_timeout)) as response:
-            self._check_stream(response)
+            if not response.ok:
+                self._check(response)
+            if on_open is not None:
+                on_open()
             yield from parse_sse(response.iter_lines(decode_unicode=True))
-
-    def _check_stream(self, response: requests.Response) -> None:
-        if not response.ok:
-            self._check(response)
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[ServerEvent]:

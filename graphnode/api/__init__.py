@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from flask import Flask, current_app
 
-from graphnode.events import EventPublisher
 from graphnode.payloads import PayloadStore
 from graphnode.settings import ApiSettings
 from graphnode.stores import Store, open_store
@@ -42,7 +42,7 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
         settings=settings,
         store=store or open_store(settings.store_url),
         payloads=PayloadStore(settings),
-        redis=EventPublisher(settings.redis_url).client,
+        redis=redis.Redis.from_url(settings.redis_url),
     )
     errors.register(app)
     app.register_blueprint(graphs.blueprint)

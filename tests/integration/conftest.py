@@ -103,17 +103,9 @@ class EventCollector:
         assert self.connected.wait(10), "SSE stream did not open"
 
     def _run(self):
-        # The server sends ': connected' once the stream is subscribed; requests yields
-        # nothing for comments, so mark the stream open as soon as the response starts.
-        original = self._client._check_stream
-
-        def opened(response):
-            original(response)
-            self.connected.set()
-
-        self._client._check_stream = opened
         try:
-            for event in self._client.events(self._last, read_timeout=300):
+            for event in self._client.events(self._last, read_timeout=300,
+                                             on_open=self.connected.set):
                 self.events.append(event)
         except requests.RequestException:
             pass  # the stack stopped at the end of the session
