@@ -228,6 +228,15 @@ resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
   ok_actions    = var.alarm_actions
 }
 
+locals {
+  # The request queue's depth, by the query id the scale-from-zero and scale-in alarms'
+  # expressions use: messages waiting, and messages taken by a worker but not yet deleted.
+  request_queue_depth_metrics = {
+    visible  = "ApproximateNumberOfMessagesVisible"
+    inflight = "ApproximateNumberOfMessagesNotVisible"
+  }
+}
+
 resource "aws_cloudwatch_metric_alarm" "request_unserved" {
   count = local.autoscaling_enabled ? 1 : 0
 
@@ -246,29 +255,20 @@ resource "aws_cloudwatch_metric_alarm" "request_unserved" {
     return_data = true
   }
 
-  metric_query {
-    id = "visible"
-    metric {
-      namespace   = "AWS/SQS"
-      metric_name = "ApproximateNumberOfMessagesVisible"
-      dimensions = {
-        QueueName = aws_sqs_queue.this[local.request_queue].name
-      }
-      stat   = "Maximum"
-      period = var.alarm_period_seconds
-    }
-  }
+  dynamic "metric_query" {
+    for_each = local.request_queue_depth_metrics
 
-  metric_query {
-    id = "inflight"
-    metric {
-      namespace   = "AWS/SQS"
-      metric_name = "ApproximateNumberOfMessagesNotVisible"
-      dimensions = {
-        QueueName = aws_sqs_queue.this[local.request_queue].name
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/SQS"
+        metric_name = metric_query.value
+        dimensions = {
+          QueueName = aws_sqs_queue.this[local.request_queue].name
+        }
+        stat   = "Maximum"
+        period = var.alarm_period_seconds
       }
-      stat   = "Maximum"
-      period = var.alarm_period_seconds
     }
   }
 
@@ -294,29 +294,20 @@ resource "aws_cloudwatch_metric_alarm" "request_idle" {
     return_data = true
   }
 
-  metric_query {
-    id = "visible"
-    metric {
-      namespace   = "AWS/SQS"
-      metric_name = "ApproximateNumberOfMessagesVisible"
-      dimensions = {
-        QueueName = aws_sqs_queue.this[local.request_queue].name
-      }
-      stat   = "Maximum"
-      period = var.alarm_period_seconds
-    }
-  }
+  dynamic "metric_query" {
+    for_each = local.request_queue_depth_metrics
 
-  metric_query {
-    id = "inflight"
-    metric {
-      namespace   = "AWS/SQS"
-      metric_name = "ApproximateNumberOfMessagesNotVisible"
-      dimensions = {
-        QueueName = aws_sqs_queue.this[local.request_queue].name
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/SQS"
+        metric_name = metric_query.value
+        dimensions = {
+          QueueName = aws_sqs_queue.this[local.request_queue].name
+        }
+        stat   = "Maximum"
+        period = var.alarm_period_seconds
       }
-      stat   = "Maximum"
-      period = var.alarm_period_seconds
     }
   }
 

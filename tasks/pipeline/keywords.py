@@ -300,6 +300,44 @@ def term_similarity(a: str, b: str) -> float:
     return len(wa & wb) / len(wa | wb)
 
 
+def greedy_mmr(
+    relevance: Sequence[float] | np.ndarray,
+    redundancy: Callable[[int, int], float],
+    top_n: int,
+    weights: tuple[float, float],
+    excluded: Callable[[int, int], bool],
+) -> list[int]:
+    """Greedy maximal marginal relevance over candidates ``0 .. len(relevance) - 1``.
+
+    Each step picks the remaining ``i`` with the highest ``weights[0] * relevance[i] -
+    weights[1] * max redundancy(i, j)`` over the chosen ``j`` (0 before any is chosen), first
+    on ties, skipping any ``i`` that ``excluded(i, j)`` rules out for a chosen ``j``; it stops
+    at ``top_n`` picks or when no candidate is left. Returns the picks in order.
+    """
+    relevance_weight, redundancy_weight = weights
+    chosen: list[int] = []
+    remaining = list(range(len(relevance)))
+    while remaining and len(chosen) < top_n:
+        best, best_score = -1, -np.inf
+        for i in remaining:
+            if any(excluded(i, j) for j in chosen):
+                continue
+            penalty = max((redundancy(i, j) for j in chosen), default=0.0)
+            score = relevance_weight * relevance[i] - redundancy_weight * penalty
+            if score > best_score:
+                best, best_score = i, score
+        if best < 0:
+            break
+        chosen.append(best)
+        remaining.remove(best)
+    return chosen
+
+
+def _contained(candidates: Sequence[str]) -> Callable[[int, int], bool]:
+    """Whether candidate ``i``'s words contain, or are contained in, candidate ``j``'s."""
+    return lambda i, j: term_similarity(candidates[i], candidates[j]) >= 1.0
+
+
 def mmr_select(
     candidates: Sequence[str], scores: Sequence[float], top_n: int, lam: float = MMR_LAMBDA
 ) -> list[str]:
@@ -312,22 +350,13 @@ def mmr_select(
         return []
     rel = np.asarray(scores, dtype=np.float64)
     rel = rel / rel.max() if rel.max() > 0 else rel
-    chosen: list[int] = []
-    remaining = list(range(len(candidates)))
-    while remaining and len(chosen) < top_n:
-        best, best_score = -1, -np.inf
-        for i in remaining:
-            redundancy = max((term_similarity(candidates[i], candidates[j]) for j in chosen),
-                             default=0.0)
-            if redundancy >= 1.0:
-                continue
-            score = lam * rel[i] - (1 - lam) * redundancy
-            if score > best_score:
-                best, best_score = i, score
-        if best < 0:
-            break
-        chosen.append(best)
-        remaining.remove(best)
+    chosen = greedy_mmr(
+        rel,
+        lambda i, j: term_similarity(candidates[i], candidates[j]),
+        top_n,
+        (lam, 1 - lam),
+        _contained(candidates),
+    )
     return [candidates[i] for i in chosen]
 
 
@@ -390,21 +419,13 @@ def embedding_mmr(
     vectors = _unit_rows(candidate_vectors)
     relevance = vectors @ _unit_rows(np.asarray(doc_vector).reshape(1, -1))[0]
     pairwise = vectors @ vectors.T
-    chosen: list[int] = []
-    remaining = list(range(len(candidates)))
-    while remaining and len(chosen) < top_n:
-        best, best_score = -1, -np.inf
-        for i in remaining:
-            if any(term_similarity(candidates[i], candidates[j]) >= 1.0 for j in chosen):
-                continue
-            redundancy = max((pairwise[i, j] for j in chosen), default=0.0)
-            score = (1 - diversity) * relevance[i] - diversity * redundancy
-            if score > best_score:
-                best, best_score = i, score
-        if best < 0:
-            break
-        chosen.append(best)
-        remaining.remove(best)
+    chosen = greedy_mmr(
+        relevance,
+        lambda i, j: pairwise[i, j],
+        top_n,
+        (1 - diversity, diversity),
+        _contained(candidates),
+    )
     return [candidates[i] for i in chosen]
 
 

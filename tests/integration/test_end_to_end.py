@@ -129,14 +129,32 @@ def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sende
     assert len(completed) == 1
 
 
-def test_an_unparseable_export_ends_failed_with_the_reason(stack, api_settings):
+MALFORMED_INPUTS = {
+    "chatgpt export": ([{"title": "Broken", "current_node": "missing", "mapping": {
+        "root": {"id": "root", "message": None, "parent": None, "children": []}}}],
+        "field 'current_node' ('missing') is not a node of 'mapping'"),
+    "flat messages": ([{"id": "m1", "role": "usr", "content": "hello"}],
+                      "message 0 ('m1'): field 'role' is 'usr'"),
+    "notes": ({"source_nodes": [{"id": "n1", "title": "x", "sections": "not a list"}]},
+              "field 'sections' must be a list"),
+    "bundle": ({"conversations": [{"title": "B", "mapping": "nope"}]},
+               "field 'mapping' must be an object"),
+}
+
+
+@pytest.fixture(scope="module")
+def carol_events(stack, api_settings):
     carol = client_for(stack, api_settings, "carol")
-    events = EventCollector(carol)
-    export = [{"title": "Broken", "current_node": "missing", "mapping": {
-        "root": {"id": "root", "message": None, "parent": None, "children": []}}}]
-    task_id = carol.generate(export)["taskId"]
+    return carol, EventCollector(carol)
+
+
+@pytest.mark.parametrize("name", MALFORMED_INPUTS)
+def test_an_unparseable_input_ends_failed_with_the_reason(carol_events, name):
+    carol, events = carol_events
+    document, reason = MALFORMED_INPUTS[name]
+    task_id = carol.generate(document)["taskId"]
     failed = events.wait_for("failed", task_id, timeout=60)
-    assert failed.data["status"] == "FAILED" and "current_node" in failed.data["error"]
+    assert failed.data["status"] == "FAILED" and reason in failed.data["error"]
     assert carol.job(task_id)["status"] == "FAILED"
 
 
