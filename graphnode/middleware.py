@@ -18,6 +18,7 @@ import math
 import threading
 from typing import Any
 
+from billiard.einfo import ExceptionWithTraceback
 from celery import Celery, Task, signals
 from celery.exceptions import Reject
 from celery.worker import state as worker_state
@@ -112,11 +113,14 @@ class SqsRequest(Request):
     def on_failure(self, exc_info: Any, send_failed_event: bool = True,
                    return_ok: bool = False) -> Any:
         task_type = TaskType(self.task.name)
+        exc = exc_info.exception
+        if isinstance(exc, ExceptionWithTraceback):  # as it arrives from a prefork child
+            exc = exc.exc
         limit = _max_receive_count(self.task.app, self.delivery_info.get("routing_key"))
-        if task_type.is_request and self.receive_count >= limit and not isinstance(
-            exc_info.exception, Reject
-        ):
-            error = f"gave up after {self.receive_count} attempts: {exc_info.exception!r}"
+        # A rejected (malformed) request already reported its failure; any other failure on
+        # the last receive, a lost worker included, is the job's end.
+        if task_type.is_request and self.receive_count >= limit and not isinstance(exc, Reject):
+            error = f"gave up after {self.receive_count} attempts: {exc!r}"
             logger.error("%s %s %s; the message goes to the DLQ", task_type, self.id, error)
             send_failure(self.task.app, task_type, self.args[0] if self.args else None, error)
         return super().on_failure(exc_info, send_failed_event, return_ok)
