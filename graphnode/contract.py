@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -206,6 +205,3 @@ def json_schemas() -> dict[str, Any]:
         schemas[task_type.value] = model.model_json_schema()
     return schemas
 
-
-def is_valid_task_id(task_id: str) -> bool:
-    return re.fullmatch(TASK_ID_PATTERN, task_id) is not None

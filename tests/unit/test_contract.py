@@ -5,6 +5,7 @@ import pytest
 from graphnode.contract import (
     MAX_ENVELOPE_BYTES,
     PAYLOAD_MODELS,
+    SQS_MAX_MESSAGE_BYTES,
     ContractError,
     GraphGenerationRequest,
     GraphGenerationResult,
@@ -74,6 +75,10 @@ def test_result_status_rules():
 def test_payload_must_match_task_type():
     with pytest.raises(ContractError, match="takes a Progress payload"):
         make_envelope(TaskType.GRAPH_GENERATION_PROGRESS, "t1", request_payload())
+
+
+def test_envelope_budget_leaves_room_for_celerys_wrapping_within_sqs_limit():
+    assert 4 * MAX_ENVELOPE_BYTES <= SQS_MAX_MESSAGE_BYTES
 
 
 def test_oversized_envelope_is_refused():
