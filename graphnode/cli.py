@@ -79,7 +79,10 @@ def demo(export_path: str | None, timeout: float) -> None:
     from graphnode.devstack import DevStack, StackError
     from graphnode.samples import load_sample_export
 
-    export = json.loads(Path(export_path).read_text()) if export_path else load_sample_export()
+    try:
+        export = json.loads(Path(export_path).read_text()) if export_path else load_sample_export()
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{export_path} is not a JSON export: {exc}") from None
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="graphnode-demo-"))
     dev = DevStack(workdir)
@@ -95,7 +98,7 @@ def demo(export_path: str | None, timeout: float) -> None:
             raise click.ClickException(f"job failed: {final.data.get('error')}")
         _print_graph(client.my_graph())
         click.echo(f"done in {time.monotonic() - started:.1f}s")
-    except StackError as exc:
+    except (StackError, RuntimeError) as exc:  # RuntimeError: the API refused the request
         raise click.ClickException(str(exc)) from None
     except TimeoutError as exc:
         raise click.ClickException(f"{exc}; logs in {workdir}") from None

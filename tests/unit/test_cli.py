@@ -1,0 +1,33 @@
+import json
+
+from click.testing import CliRunner
+
+from graphnode.auth import verify_token
+from graphnode.cli import main
+from graphnode.settings import ApiSettings
+
+SECRET = "cli-test-secret-0123456789abcdef0123"
+
+
+def test_token_is_verifiable(monkeypatch):
+    monkeypatch.setenv("GRAPHNODE_JWT_SECRET", SECRET)
+    result = CliRunner().invoke(main, ["token", "alice"])
+    assert result.exit_code == 0
+    assert verify_token(ApiSettings(jwt_secret=SECRET), result.output.strip()) == "alice"
+
+
+def test_bad_user_id_is_a_usage_error():
+    result = CliRunner().invoke(main, ["token", "not a user!"])
+    assert result.exit_code == 2 and "must match" in result.output
+
+
+def test_schema_prints_every_task_type():
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0 and "GRAPH_GENERATION_REQUEST" in json.loads(result.output)
+
+
+def test_demo_refuses_a_file_that_is_not_json(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("nope")
+    result = CliRunner().invoke(main, ["demo", "--export", str(bad)])
+    assert result.exit_code == 1 and "is not a JSON export" in result.output
