@@ -75,7 +75,6 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
         "worker_enable_remote_control": False,
         "worker_send_task_events": False,
         "task_send_sent_event": False,
-        "worker_hijack_root_logger": False,
         "include": TASK_MODULES,
     }
 

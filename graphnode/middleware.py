@@ -84,6 +84,7 @@ class EnvelopeTask(Task):
                 send_failure(self.app, task_type, envelope, f"malformed request: {exc}")
             # Not acknowledged: after maxReceiveCount it lands in the DLQ for inspection.
             raise Reject(str(exc), requeue=False) from None
+        logger.info("running %s %s", task_type, parsed.taskId)
         try:
             return self.run(parsed, payload)
         except JobFailed as exc:
