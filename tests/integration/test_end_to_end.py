@@ -16,7 +16,7 @@ from graphnode.contract import (
     make_envelope,
 )
 from graphnode.middleware import send_message
-from graphnode.samples import load_sample_export
+from graphnode.samples import load_sample_export, sample_topic_labels
 from graphnode.stores import Job, ResultKind, open_store
 from graphnode.topology import load_topology, provision
 from tests.integration.conftest import (
@@ -72,6 +72,13 @@ def test_job_completes_with_a_graph_and_progress_over_sse(completed_job, stack):
     assert graph["taskId"] == task_id
     assert len(graph["nodes"]) == len(sample) == job["stats"]["nodes"]
     assert 3 <= len(graph["metadata"]["clusters"]) <= 8
+    # The sample has six distinct topics: each cluster is one topic, each topic one cluster.
+    topics = sample_topic_labels()
+    clusters_of_topic = {}
+    for node in graph["nodes"]:
+        clusters_of_topic.setdefault(topics[node["origId"]], set()).add(node["clusterId"])
+    assert all(len(clusters) == 1 for clusters in clusters_of_topic.values())
+    assert len(graph["metadata"]["clusters"]) == len(clusters_of_topic) == 6
     assert graph["edges"] and all(e["source"] != e["target"] for e in graph["edges"])
     node = graph["nodes"][0]
     assert {"id", "origId", "clusterId", "clusterName", "keywords", "timestamp",
