@@ -51,6 +51,29 @@ def schema() -> None:
     click.echo(json.dumps(json_schemas(), indent=2))
 
 
+@main.group()
+def dlq() -> None:
+    """Inspect and re-drive dead-letter queues."""
+
+
+@dlq.command("show")
+@click.argument("queue", default="graph-res")
+def dlq_show(queue: str) -> None:
+    """How many messages wait in QUEUE's DLQ, and what the first ten are."""
+    from graphnode.dlq import peek
+
+    click.echo(json.dumps(peek(CommonSettings(), queue), indent=2))
+
+
+@dlq.command("redrive")
+@click.argument("queue", default="graph-res")
+def dlq_redrive(queue: str) -> None:
+    """Send every message of QUEUE's DLQ back to QUEUE (after fixing the cause)."""
+    from graphnode.dlq import redrive
+
+    click.echo(f"moved {redrive(CommonSettings(), queue)} messages back to {queue}")
+
+
 @main.command()
 def stack() -> None:
     """Run the embedded default stack in the foreground until Ctrl-C."""

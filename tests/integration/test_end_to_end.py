@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from graphnode import dlq
 from graphnode.contract import (
     GraphGenerationRequest,
     GraphGenerationResult,
@@ -180,12 +181,14 @@ def test_malformed_request_fails_its_job_and_lands_in_the_dlq(stack, celery_send
     assert job.status == JobStatus.FAILED and "inputSha256" in job.error
     assert "rejected malformed GRAPH_GENERATION_REQUEST" in (
         stack.log_path("worker-req").read_text())
-    sqs = aws(stack, "sqs")
-    dlq = sqs.get_queue_url(QueueName="it-graph-req-dlq")["QueueUrl"]
-    wait_for(lambda: int(sqs.get_queue_attributes(
-        QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-            "ApproximateNumberOfMessages"]) == 1,
-        90, "the message in the DLQ after 5 receives")
+    settings = stack_settings(stack)
+    wait_for(lambda: dlq.peek(settings, "it-graph-req")["count"] == 1, 90,
+             "the message in the DLQ after 5 receives")
+    (dead,) = dlq.peek(settings, "it-graph-req")["messages"]
+    assert dead == {"taskType": "GRAPH_GENERATION_REQUEST", "taskId": "malformed1",
+                    "task": "GRAPH_GENERATION_REQUEST"}
+    assert dlq.redrive(settings, "it-graph-req") == 1  # back for another five receives
+    assert dlq.peek(settings, "it-graph-req")["count"] == 0
 
 
 def test_a_request_that_keeps_failing_ends_failed_after_the_last_receive(stack, celery_sender):
