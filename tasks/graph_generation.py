@@ -56,12 +56,16 @@ def apply_llm_labels(graph: dict[str, Any], generator: Any) -> None:
     for node in graph["nodes"]:
         titles.setdefault(node["clusterId"], []).append(node.get("title") or "")
     labels = label_clusters(generator, {
-        cluster_id: {"name": meta["name"], "keywords": meta["keyThemes"],
-                     "titles": titles.get(cluster_id, [])[:5]}
+        cluster_id: {"name": meta["name"], "description": meta["description"],
+                     "keywords": meta["keyThemes"], "titles": titles.get(cluster_id, [])[:5]}
         for cluster_id, meta in clusters.items()
     })
     for cluster_id, label in labels.items():
-        clusters[cluster_id].update(label)
+        # A label the LLM could not give keeps the keyword name and description as they are.
+        if label["labelSource"] == "llm":
+            clusters[cluster_id].update(label)
+        else:
+            clusters[cluster_id]["labelSource"] = label["labelSource"]
     for node in graph["nodes"]:
         node["clusterName"] = clusters[node["clusterId"]]["name"]
 

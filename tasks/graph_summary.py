@@ -18,10 +18,10 @@ from tasks.context import bad_input_fails_the_job, payload_store, put_outputs, t
 def summarize(self: EnvelopeTask, envelope: Envelope, request: GraphSummaryRequest) -> None:
     from tasks.pipeline.summary import summarize_graph
 
+    generator = text_generator()
     with bad_input_fails_the_job():
         graph = payload_store().get_json(request.graphKey)
-    generator = text_generator()
-    summary = summarize_graph(graph, describe=generator.generate if generator else None)
+        summary = summarize_graph(graph, describe=generator.generate if generator else None)
     keys = put_outputs(request.userId, envelope.taskId, {"summary": summary})
     overview = summary["overview"]
     self.send(TaskType.GRAPH_SUMMARY_RESULT, envelope.taskId, GraphSummaryResult(

@@ -9,7 +9,7 @@ from graphnode.contract import Envelope, GraphGenerationResult, Progress, TaskTy
 from graphnode.middleware import EnvelopeTask
 from graphnode.stores import ResultKind
 from workers.context import result_context
-from workers.results import notify_final, persist_result
+from workers.results import ResultHandler, notify_final, persist_result
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ def on_progress(self: EnvelopeTask, envelope: Envelope, progress: Progress) -> N
         })
 
 
-@celery_app.task(name=TaskType.GRAPH_GENERATION_RESULT.value, base=EnvelopeTask, bind=True)
-def on_result(self: EnvelopeTask, envelope: Envelope, result: GraphGenerationResult) -> None:
-    persisted = persist_result(envelope, result, ResultKind.GRAPH, "graph")
+@celery_app.task(name=TaskType.GRAPH_GENERATION_RESULT.value, base=ResultHandler, bind=True)
+def on_result(self: ResultHandler, envelope: Envelope, result: GraphGenerationResult) -> None:
+    persisted = persist_result(envelope, result, {ResultKind.GRAPH: "graph"})
     if persisted:
         notify_final(persisted[0], graphUrl="/v1/graphs/me")

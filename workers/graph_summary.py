@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from graphnode.celery_app import celery_app
 from graphnode.contract import Envelope, GraphSummaryResult, TaskType
-from graphnode.middleware import EnvelopeTask
 from graphnode.stores import ResultKind
-from workers.results import notify_final, persist_result
+from workers.results import ResultHandler, notify_final, persist_result
 
 
-@celery_app.task(name=TaskType.GRAPH_SUMMARY_RESULT.value, base=EnvelopeTask, bind=True)
-def on_summary(self: EnvelopeTask, envelope: Envelope, result: GraphSummaryResult) -> None:
-    persisted = persist_result(envelope, result, ResultKind.SUMMARY, "summary")
+@celery_app.task(name=TaskType.GRAPH_SUMMARY_RESULT.value, base=ResultHandler, bind=True)
+def on_summary(self: ResultHandler, envelope: Envelope, result: GraphSummaryResult) -> None:
+    persisted = persist_result(envelope, result, {ResultKind.SUMMARY: "summary"})
     if persisted:
         notify_final(persisted[0], summaryUrl="/v1/graphs/me/summary")

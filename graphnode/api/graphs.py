@@ -7,27 +7,21 @@ from typing import Any
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
-from pydantic import ValidationError
 
 from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.api.jobs import accept_job
-from graphnode.contract import (
-    AddNodeRequest,
-    GraphGenerationRequest,
-    GraphSummaryRequest,
-    TaskType,
-)
+from graphnode.contract import BUNDLE_KEYS, TaskType
 from graphnode.stores import ResultKind, StoredResult
 
 blueprint = Blueprint("graphs", __name__, url_prefix="/v1/graphs")
 
-#: Top-level keys of a JSON bundle that hold items (see tasks/pipeline/sources.py).
-BUNDLE_KEYS = ("conversations", "source_nodes", "notes", "messages")
+#: Request options read from the query string, a multipart form or a bundle's top level.
+GENERATION_OPTIONS = ("minClusters", "maxClusters")
 
 
-def _read_bundle() -> tuple[Any, dict[str, Any]]:
+def _read_items() -> tuple[Any, dict[str, Any]]:
     """The items and the options, from a JSON body or a multipart upload (field ``file``)."""
     options: dict[str, Any] = dict(request.args)
     if request.mimetype == "multipart/form-data":
@@ -42,60 +36,39 @@ def _read_bundle() -> tuple[Any, dict[str, Any]]:
         raise ApiError(415, "unsupported_media_type",
                        "send application/json or multipart/form-data with a 'file' field")
     try:
-        bundle = json.loads(raw)
+        items = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
-    if isinstance(bundle, dict):
-        options.update({k: v for k, v in bundle.items() if k not in BUNDLE_KEYS})
-    _check_bundle(bundle)
-    return bundle, options
+    if isinstance(items, dict):
+        options.update({k: v for k, v in items.items() if k in GENERATION_OPTIONS})
+    _check_items(items)
+    return items, options
 
 
-def _check_bundle(bundle: Any) -> None:
+def _check_items(items: Any) -> None:
     """A cheap structural check; the GPU worker's parsers report anything deeper."""
-    if isinstance(bundle, list):
-        if not bundle:
+    if isinstance(items, list):
+        if not items:
             raise ApiError(400, "invalid_export", "the list of conversations is empty")
-        for index, item in enumerate(bundle):
+        for index, item in enumerate(items):
             if not isinstance(item, dict | list):
                 raise ApiError(400, "invalid_export",
                                f"item {index}: expected a conversation object, got "
                                f"{type(item).__name__}")
         return
-    if isinstance(bundle, dict) and any(bundle.get(key) for key in BUNDLE_KEYS):
+    if isinstance(items, dict) and (BUNDLE_KEYS & items.keys() or "mapping" in items):
         return
     raise ApiError(400, "invalid_export",
                    "expected a ChatGPT export (a list of conversations), a message list, or "
-                   f"an object with one of {', '.join(BUNDLE_KEYS)}")
-
-
-def _validated(model: type, **fields: Any) -> Any:
-    """Validate request options now, so a bad one is a 400 before anything is stored."""
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{e['loc'][-1]}: {e['msg']}" if e["loc"] else e["msg"].removeprefix("Value error, ")
-            for e in exc.errors()
-        )
-        raise ApiError(400, "invalid_options", problems) from None
-
-
-def _with_input(checked: Any) -> Any:
-    return lambda key, digest: checked.model_copy(update={"inputKey": key, "inputSha256": digest})
-
-
-PENDING_INPUT = {"inputKey": "pending", "inputSha256": "0" * 64}
+                   f"an object with one of {', '.join(sorted(BUNDLE_KEYS))}")
 
 
 @blueprint.post("/generate")
 def generate() -> ResponseReturnValue:
     user_id = current_user()
-    bundle, options = _read_bundle()
-    fields = {k: options[k] for k in ("minClusters", "maxClusters") if k in options}
-    checked = _validated(GraphGenerationRequest, userId=user_id, **PENDING_INPUT, **fields)
-    return accept_job(user_id, TaskType.GRAPH_GENERATION_REQUEST, _with_input(checked),
-                      document=bundle)
+    items, options = _read_items()
+    fields = {k: options[k] for k in GENERATION_OPTIONS if k in options}
+    return accept_job(user_id, TaskType.GRAPH_GENERATION_REQUEST, fields, document=items)
 
 
 def _current_graph(user_id: str) -> tuple[StoredResult, dict[str, str]]:
@@ -118,20 +91,19 @@ def my_graph() -> dict[str, Any]:
 def add_nodes() -> ResponseReturnValue:
     """Add conversations or notes to the current graph without rebuilding it."""
     user_id = current_user()
-    _, keys = _current_graph(user_id)
-    bundle, _ = _read_bundle()
-    checked = _validated(AddNodeRequest, userId=user_id, graphKey=keys["graph"],
-                         featuresKey=keys["features"], **PENDING_INPUT)
-    return accept_job(user_id, TaskType.ADD_NODE_REQUEST, _with_input(checked), document=bundle)
+    graph, keys = _current_graph(user_id)
+    items, _ = _read_items()
+    fields = {"graphKey": keys["graph"], "featuresKey": keys["features"],
+              "baseGraphTaskId": graph.taskId}
+    return accept_job(user_id, TaskType.ADD_NODE_REQUEST, fields, document=items)
 
 
 @blueprint.post("/me/summary")
 def request_summary() -> ResponseReturnValue:
+    """Summarise the current graph; its input is the graph already in S3."""
     user_id = current_user()
     _, keys = _current_graph(user_id)
-    checked = _validated(GraphSummaryRequest, userId=user_id, graphKey=keys["graph"])
-    # The summary's input is the graph already in S3: nothing new to upload.
-    return accept_job(user_id, TaskType.GRAPH_SUMMARY_REQUEST, lambda key, digest: checked)
+    return accept_job(user_id, TaskType.GRAPH_SUMMARY_REQUEST, {"graphKey": keys["graph"]})
 
 
 @blueprint.get("/me/summary")

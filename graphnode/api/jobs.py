@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, url_for
+from pydantic import ValidationError
 
 from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.celery_app import celery_app
-from graphnode.contract import JobStatus, TaskType
+from graphnode.contract import PAYLOAD_MODELS, JobStatus, TaskType
 from graphnode.middleware import send_message
 from graphnode.payloads import input_key
 from graphnode.stores import Job, ResultKind
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
+
+#: Stands in for the S3 key and checksum while a request's options are validated, before
+#: anything is uploaded.
+PENDING_INPUT = {"inputKey": "pending", "inputSha256": "0" * 64}
 
 
 def job_view(job: Job) -> dict[str, Any]:
@@ -36,33 +40,49 @@ def job_view(job: Job) -> dict[str, Any]:
     }
 
 
+def validated_payload(task_type: TaskType, fields: dict[str, Any]) -> Any:
+    """The request payload, or a 400 naming each bad option."""
+    model = PAYLOAD_MODELS[task_type]
+    with_input = "inputKey" in model.model_fields
+    try:
+        return model(**fields, **(PENDING_INPUT if with_input else {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{e['loc'][-1]}: {e['msg']}" if e["loc"] else e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        raise ApiError(400, "invalid_options", problems) from None
+
+
 def accept_job(
     user_id: str,
     task_type: TaskType,
-    make_payload: Callable[[str | None, str | None], Any],
+    fields: dict[str, Any],
     *,
     document: Any = None,
     raw: bytes | None = None,
     scope: str | None = None,
     file_name: str | None = None,
+    task_id: str | None = None,
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Store the input (a JSON ``document`` or ``raw`` bytes, or none) in S3, record the job
+    """Validate, store the input (a JSON ``document`` or ``raw`` bytes) in S3, record the job
     PENDING, send the request; a 202 response.
 
-    ``make_payload(input_key, sha256)`` builds the request payload. If the message cannot be
-    sent, the job is marked FAILED at once rather than left PENDING forever.
+    If the message cannot be sent, the job is marked FAILED at once rather than left PENDING.
     """
+    payload = validated_payload(task_type, {"userId": user_id, **fields})
     svc = services()
-    task_id = uuid.uuid4().hex
-    key: str | None = None
-    digest: str | None = None
+    task_id = task_id or uuid.uuid4().hex
+    key = None
     if document is not None:
         key = input_key(user_id, task_id)
-        digest = svc.payloads.put_json(key, document)
+        payload = payload.model_copy(update={
+            "inputKey": key, "inputSha256": svc.payloads.put_json(key, document)})
     elif raw is not None:
         key = input_key(user_id, task_id, "input.bin")
-        digest = svc.payloads.put_bytes(key, raw, "application/octet-stream")
-    payload = make_payload(key, digest)
+        payload = payload.model_copy(update={
+            "inputKey": key,
+            "inputSha256": svc.payloads.put_bytes(key, raw, "application/octet-stream")})
     svc.store.create_job(Job(taskId=task_id, userId=user_id, taskType=task_type, inputKey=key,
                              scope=scope, fileName=file_name))
     try:

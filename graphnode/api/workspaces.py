@@ -14,14 +14,11 @@ from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.api.jobs import accept_job, job_view
-from graphnode.contract import TASK_ID_PATTERN, MicroscopeIngestRequest, TaskType
+from graphnode.contract import DOCUMENT_EXTENSIONS, TASK_ID_PATTERN, TaskType
 from graphnode.stores import ResultKind
 from graphnode.workspace import merge_document_graphs
 
 blueprint = Blueprint("workspaces", __name__, url_prefix="/v1/workspaces")
-
-#: The document formats the GPU worker extracts text from.
-DOCUMENT_EXTENSIONS = {".pdf", ".docx", ".pptx", ".md", ".markdown", ".txt"}
 
 
 def _check_group(group_id: str) -> None:
@@ -53,14 +50,12 @@ def add_document(group_id: str) -> ResponseReturnValue:
     if not raw:
         raise ApiError(400, "empty_document", f"{file_name} is empty")
 
-    def payload(key: str | None, digest: str | None) -> MicroscopeIngestRequest:
-        return MicroscopeIngestRequest(userId=user_id, inputKey=key, inputSha256=digest,
-                                       groupId=group_id, documentId=document_id,
-                                       fileName=file_name)
-
+    # The document is known by its job's id everywhere: in the workspace and in events.
     document_id = uuid.uuid4().hex
-    body, status, headers = accept_job(user_id, TaskType.MICROSCOPE_INGEST_REQUEST, payload,
-                                       raw=raw, scope=group_id, file_name=file_name)
+    fields = {"groupId": group_id, "documentId": document_id, "fileName": file_name}
+    body, status, headers = accept_job(user_id, TaskType.MICROSCOPE_INGEST_REQUEST, fields,
+                                       raw=raw, scope=group_id, file_name=file_name,
+                                       task_id=document_id)
     body.update(groupId=group_id, documentId=document_id,
                 workspaceUrl=f"/v1/workspaces/{group_id}")
     return body, status, headers

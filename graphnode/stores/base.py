@@ -2,7 +2,7 @@
 
 Every write that a result handler makes is conditional, so that a redelivered message
 changes nothing: a final job state is never overwritten, progress never goes backwards,
-and a result is inserted once per taskId.
+and a result is inserted once per taskId and kind.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class ResultKind(StrEnum):
     SUMMARY = "summary"
     ADDED_NODES = "added-nodes"
     DOCUMENT_GRAPH = "document-graph"
+    WORKSPACE_NOTICE = "workspace-notice"  # a workspace.completed event that went out
 
 
 class StoredResult(BaseModel):

@@ -56,21 +56,24 @@ class SQLiteStore(Store):
             setup.close()
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction: IMMEDIATE for writes (read-check-write without a lost update),
+        deferred for reads, which then never wait on a writer (WAL)."""
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         finally:
             db.close()
 
     def create_job(self, job: Job) -> None:
         try:
-            with self._connect() as db:
+            with self._connect(write=True) as db:
                 db.execute(
                     "INSERT INTO jobs (task_id, user_id, scope, document) VALUES (?, ?, ?, ?)",
                     (job.taskId, job.userId, job.scope, job.model_dump_json()),
@@ -89,7 +92,7 @@ class SQLiteStore(Store):
 
     def _update(self, task_id: str, allowed: Any, **changes: Any) -> bool:
         """Apply ``changes`` inside one transaction if ``allowed(job)`` says so."""
-        with self._connect() as db:
+        with self._connect(write=True) as db:
             job = self._read_job(db, task_id)
             if job is None or not allowed(job):
                 return False
@@ -133,7 +136,7 @@ class SQLiteStore(Store):
 
     def save_result(self, user_id: str, task_id: str, kind: ResultKind, document: Any,
                     scope: str = "") -> bool:
-        with self._connect() as db:
+        with self._connect(write=True) as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO results"
                 " (task_id, user_id, kind, scope, document, created_at)"
