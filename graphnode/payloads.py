@@ -31,6 +31,11 @@ def result_key(user_id: str, task_id: str, name: str) -> str:
     return f"results/{_safe_user(user_id)}/{_safe_task(task_id)}/{name}"
 
 
+def graph_key(user_id: str, task_id: str, name: str) -> str:
+    """Where a user's current graph and its embeddings are kept beyond the claim checks."""
+    return f"graphs/{_safe_user(user_id)}/{_safe_task(task_id)}/{name}"
+
+
 def _safe_user(user_id: str) -> str:
     if not re.fullmatch(USER_ID_PATTERN, user_id):
         raise ValueError(f"user id {user_id!r} is not a valid key part")
@@ -92,6 +97,15 @@ class PayloadStore:
             if expected and expected != actual:
                 raise PayloadError(f"payload {key} is corrupt: sha256 {actual} != {expected}")
         return data
+
+    def copy(self, source: str, target: str) -> None:
+        """Server-side copy; the checksum metadata travels with the object."""
+        self.client.copy_object(Bucket=self.bucket, Key=target,
+                                CopySource={"Bucket": self.bucket, "Key": source})
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def put_json(self, key: str, document: Any) -> str:
         data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()

@@ -33,6 +33,7 @@ class Topology:
     queues: dict[str, QueueSpec]
     bucket: str
     expiration_days: int
+    claim_check_prefixes: tuple[str, ...]
 
 
 def load_topology() -> Topology:
@@ -49,7 +50,9 @@ def load_topology() -> Topology:
         )
         for name, spec in raw["queues"].items()
     }
-    return Topology(queues, raw["bucket"]["name"], raw["bucket"]["expiration_days"])
+    bucket = raw["bucket"]
+    return Topology(queues, bucket["name"], bucket["expiration_days"],
+                    tuple(bucket["claim_check_prefixes"]))
 
 
 def provision(settings: CommonSettings, topology: Topology | None = None) -> dict[str, Any]:
@@ -102,11 +105,12 @@ def provision(settings: CommonSettings, topology: Topology | None = None) -> dic
         LifecycleConfiguration={
             "Rules": [
                 {
-                    "ID": "expire-claim-checks",
+                    "ID": f"expire-{prefix.strip('/')}",
                     "Status": "Enabled",
-                    "Filter": {"Prefix": ""},
+                    "Filter": {"Prefix": prefix},
                     "Expiration": {"Days": topology.expiration_days},
                 }
+                for prefix in topology.claim_check_prefixes
             ]
         },
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from graphnode.contract import Envelope, JobStatus, parse_envelope
 from graphnode.middleware import EnvelopeTask
+from graphnode.payloads import graph_key
 from graphnode.stores import Job, ResultKind
 from workers.context import result_context
 
@@ -46,15 +47,41 @@ def persist_result(envelope: Envelope, result: Any, outputs: dict[ResultKind, st
         logger.error("%s for unknown job %s of %s dropped", envelope.taskType, envelope.taskId,
                      result.userId)
         return None
+    output_keys = result.outputKeys
     if result.status == JobStatus.COMPLETED and not job.status.is_final:
+        if ResultKind.GRAPH in outputs:
+            output_keys = keep_graph_outputs(result.userId, envelope.taskId, output_keys)
         for kind, output in outputs.items():
-            document = ctx.payloads.get_json(result.outputKeys[output])
+            document = ctx.payloads.get_json(output_keys[output])
             ctx.store.save_result(result.userId, envelope.taskId, kind, document, scope)
-    changed = ctx.store.finish_job(envelope.taskId, result.status, output_keys=result.outputKeys,
+    changed = ctx.store.finish_job(envelope.taskId, result.status, output_keys=output_keys,
                                    stats=result.stats, error=result.error)
     final = ctx.store.get_job(envelope.taskId)
     assert final is not None
     return final, changed
+
+
+#: The outputs of a graph job that later jobs read: add-node needs both, summary the graph.
+KEPT_GRAPH_OUTPUTS = ("graph", "features")
+
+
+def keep_graph_outputs(user_id: str, task_id: str, output_keys: dict[str, str]) -> dict[str, str]:
+    """Copy a new current graph out of the expiring claim checks (``graphs/``, kept) and drop
+    the copies of the graph it replaces; the job's output keys, now pointing at the copies.
+
+    Copying is idempotent, so a redelivery that finds the copies made changes nothing.
+    """
+    ctx = result_context()
+    kept = dict(output_keys)
+    for name in KEPT_GRAPH_OUTPUTS:
+        kept[name] = graph_key(user_id, task_id, f"{name}.json")
+        ctx.payloads.copy(output_keys[name], kept[name])
+    previous = ctx.store.latest_result(user_id, ResultKind.GRAPH)
+    previous_job = ctx.store.get_job(previous.taskId) if previous else None
+    if previous_job is not None and previous_job.taskId != task_id:
+        ctx.payloads.delete([previous_job.outputKeys[name] for name in KEPT_GRAPH_OUTPUTS
+                             if previous_job.outputKeys.get(name, "").startswith("graphs/")])
+    return kept
 
 
 def notify_final(job: Job, **extra: Any) -> None:

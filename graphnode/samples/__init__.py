@@ -19,10 +19,7 @@ Both files are generated, deterministically, by
 
 from __future__ import annotations
 
-import atexit
 import json
-import pathlib
-from contextlib import ExitStack
 from importlib import resources
 from typing import Any
 
@@ -38,22 +35,6 @@ TOPICS = (
     "marathon",
     "japan-travel",
 )
-
-_extracted = ExitStack()
-atexit.register(_extracted.close)
-
-
-def _resource_path(name: str) -> pathlib.Path:
-    resource = resources.files(__name__).joinpath(name)
-    if isinstance(resource, pathlib.Path):
-        return resource
-    # Installed from a zip (or another non-filesystem loader): extract once, keep it until exit.
-    return _extracted.enter_context(resources.as_file(resource))
-
-
-def sample_export_path() -> pathlib.Path:
-    """Filesystem path of the bundled ``chatgpt_export.json``."""
-    return _resource_path(EXPORT_FILE)
 
 
 def load_sample_export() -> list[dict[str, Any]]:
@@ -71,6 +52,5 @@ def sample_topic_labels() -> dict[str, str]:
 __all__ = [
     "TOPICS",
     "load_sample_export",
-    "sample_export_path",
     "sample_topic_labels",
 ]

@@ -54,7 +54,9 @@ def test_provisioning_follows_the_declared_topology(stack):
         dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
         assert int(dlq["MessageRetentionPeriod"]) == spec.dlq_message_retention_seconds
     rules = s3.get_bucket_lifecycle_configuration(Bucket="topo-bucket")["Rules"]
-    assert rules[0]["Expiration"]["Days"] == load_topology().expiration_days
+    topology = load_topology()
+    assert {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in rules} == {
+        prefix: topology.expiration_days for prefix in topology.claim_check_prefixes}
     block = s3.get_public_access_block(Bucket="topo-bucket")["PublicAccessBlockConfiguration"]
     assert all(block.values())
 

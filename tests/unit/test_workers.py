@@ -36,6 +36,13 @@ class FakePayloads:
     def get_json(self, key, expected_sha256=None):
         return self.objects[key]
 
+    def copy(self, source, target):
+        self.objects[target] = self.objects[source]
+
+    def delete(self, keys):
+        for key in keys:
+            self.objects.pop(key, None)
+
 
 @dataclass
 class FakeContext:
@@ -75,6 +82,21 @@ def test_graph_result_is_stored_once_and_announced_once(ctx):
     assert ctx.store.get_job("t1").model_dump() == before
     assert [e[1] for e in ctx.events.published] == ["completed"]
     assert ctx.store.latest_result("alice", ResultKind.GRAPH).document == {"nodes": [1]}
+
+
+def test_a_new_graph_is_kept_beyond_the_claim_checks_and_replaces_the_old_copies(ctx):
+    from workers.graph_generation import on_result
+
+    result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
+                                   outputKeys={"graph": "g", "features": "f"})
+    for task_id in ("t1", "t2"):
+        job(ctx.store, task_id, TaskType.GRAPH_GENERATION_REQUEST)
+        deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, task_id, result)
+    first, second = ctx.store.get_job("t1").outputKeys, ctx.store.get_job("t2").outputKeys
+    assert second["graph"].startswith("graphs/") and second["graph"].endswith("/t2/graph.json")
+    assert second["features"] in ctx.payloads.objects and second["graph"] in ctx.payloads.objects
+    assert first["graph"] not in ctx.payloads.objects  # replaced, so no longer kept
+    assert first["features"] not in ctx.payloads.objects
 
 
 def test_result_of_another_users_job_is_dropped(ctx):
