@@ -17,7 +17,6 @@ an ``InputError``, since silently replacing a node would orphan its edges and su
 from __future__ import annotations
 
 import copy
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -25,14 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from tasks.pipeline.clustering import l2_normalize
+from tasks.pipeline.clustering import centroids_of
 from tasks.pipeline.edges import edges_from_neighbours, nearest_neighbours
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.graph import (
+    CLUSTER_ID_PATTERN,
     CLUSTER_KEYWORDS,
     KEY_THEMES,
     NODE_KEYWORDS,
     SUBCLUSTER_KEYWORDS,
+    cluster_sort_key,
     describe_cluster,
     iso_timestamp,
     nearest_to_centroid,
@@ -40,24 +41,18 @@ from tasks.pipeline.graph import (
 from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
 from tasks.pipeline.neighbours import query_neighbours
 from tasks.pipeline.parsing import SourceItem, clean_text
+from tasks.pipeline.vectors import l2_normalize, mean_direction
 
 ALREADY_IN_GRAPH = "already in the graph"
 #: Cosine above which a re-added item's embedding counts as the stored one (GPU and CPU runs
 #: of the same model differ in the 4th decimal, a changed conversation by far more).
 SAME_EMBEDDING = 0.99
-_CLUSTER_ID = re.compile(r"^cluster-(\d+)$")
-
-
-def cluster_sort_key(cluster: str) -> tuple[int, int, str]:
-    """Order ``cluster-2`` before ``cluster-10``; ids of other forms after, alphabetically."""
-    match = _CLUSTER_ID.match(cluster)
-    return (0, int(match.group(1)), "") if match else (1, 0, cluster)
 
 
 def next_cluster_ids(existing: Iterable[str], count: int) -> list[str]:
     """``count`` fresh ids continuing ``cluster-N`` numbering after the highest existing N."""
     taken = set(existing)
-    numbers = [int(m.group(1)) for c in taken if (m := _CLUSTER_ID.match(c))]
+    numbers = [int(m.group(1)) for c in taken if (m := CLUSTER_ID_PATTERN.match(c))]
     start = max(numbers) + 1 if numbers else 0
     out: list[str] = []
     n = start
@@ -152,9 +147,8 @@ def centroids_of_clusters(
 ) -> np.ndarray:
     """Unit mean direction of each cluster's rows, in the order of ``clusters``."""
     index = {c: i for i, c in enumerate(clusters)}
-    sums = np.zeros((len(clusters), unit.shape[1]))
-    np.add.at(sums, [index[c] for c in cluster_of_row], unit)
-    return l2_normalize(sums)
+    labels = np.array([index[c] for c in cluster_of_row], dtype=np.int64)
+    return centroids_of(unit, labels, len(clusters))
 
 
 def differing_field(node: dict[str, Any], item: SourceItem) -> str | None:
@@ -222,9 +216,9 @@ def _add_to_subclusters(
         subs = [s for s in by_cluster.get(cluster, []) if any(n in row_of for n in s["nodeIds"])]
         if not subs:
             continue
-        centres = l2_normalize(np.stack([
-            unit[[row_of[n] for n in s["nodeIds"] if n in row_of]].sum(axis=0) for s in subs
-        ]))
+        centres = np.stack([
+            mean_direction(unit, [row_of[n] for n in s["nodeIds"] if n in row_of]) for s in subs
+        ])
         for row in rows:
             subs[int(np.argmax(centres @ unit[row]))]["nodeIds"].append(ids[row])
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tasks.pipeline.vectors import l2_normalize, mean_direction
+
 #: Softmax temperature over centroid cosine similarities used for per-point confidence.
 CONFIDENCE_TEMPERATURE = 0.05
 #: Confidence multiplier for points HDBSCAN called noise: they were placed, not found.
@@ -28,13 +30,6 @@ PREFER_DENSITY_MARGIN = 0.005
 #: Points used for the silhouette (it is quadratic in n).
 SILHOUETTE_SAMPLE = 2000
 REFINE_ITERATIONS = 20
-
-
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; zero rows stay zero instead of becoming NaN."""
-    x = np.asarray(x, dtype=np.float64)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms == 0, 1.0, norms)
 
 
 def auto_min_cluster_size(n: int, min_clusters: int) -> int:
@@ -112,7 +107,7 @@ def merge_to(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
 
 def spread(x: np.ndarray, members: np.ndarray) -> float:
     """Total cosine distance of a cluster's points to their mean direction."""
-    centre = l2_normalize(x[members].sum(axis=0, keepdims=True))[0]
+    centre = mean_direction(x, members)
     return float(np.sum(1.0 - x[members] @ centre))
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from tasks.pipeline.neighbours import flat_ip_index
+
 HIGH_SIMILARITY = 0.7
 
 
@@ -19,16 +21,10 @@ def nearest_neighbours(embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     Self matches are removed by index (not by similarity, so duplicate texts still link);
     missing neighbours are padded with id -1 and similarity -inf.
     """
-    import faiss
-
     x = np.ascontiguousarray(embeddings, dtype=np.float32)
     n, d = x.shape
     want = min(k + 1, n)
-    index: Any = faiss.IndexFlatIP(d)
-    gpus = getattr(faiss, "get_num_gpus", lambda: 0)()
-    if gpus > 0:
-        resources = faiss.StandardGpuResources()
-        index = faiss.index_cpu_to_gpu(resources, 0, index)
+    index = flat_ip_index(d)
     index.add(x)
     sims, ids = index.search(x, want)
     return drop_self(sims, ids, k)

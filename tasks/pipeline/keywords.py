@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from tasks.pipeline.vectors import l2_normalize
+
 #: Tokens of two or more word characters with at least one letter (drops "2004", "10").
 TOKEN_PATTERN = r"(?u)\b(?=\w*[^\W\d_])\w\w+\b"
 #: Relevance/diversity trade-off of the lexical MMR in ``mmr_select``.
@@ -253,7 +255,7 @@ def cluster_keywords(
 ) -> dict[int, list[str]]:
     """Top ``top_n`` terms per cluster label: c-TF-IDF times ``specificity``.
 
-    Terms are 1-2 grams with English stop words removed.
+    Terms are 1-2 grams with English and Korean stop words removed.
     """
     labels = np.asarray(labels)
     classes = sorted({int(c) for c in labels})
@@ -394,13 +396,6 @@ def _tfidf_matrix(texts: Sequence[str]) -> tuple[Any, np.ndarray]:
     return matrix, np.concatenate(vocabs)
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (zero rows stay zero), so dot products are cosines."""
-    x = np.asarray(x, dtype=np.float64)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms == 0, 1.0, norms)
-
-
 def embedding_mmr(
     candidates: Sequence[str],
     candidate_vectors: np.ndarray,
@@ -416,8 +411,8 @@ def embedding_mmr(
     """
     if not candidates:
         return []
-    vectors = _unit_rows(candidate_vectors)
-    relevance = vectors @ _unit_rows(np.asarray(doc_vector).reshape(1, -1))[0]
+    vectors = l2_normalize(candidate_vectors)
+    relevance = vectors @ l2_normalize(np.asarray(doc_vector).reshape(1, -1))[0]
     pairwise = vectors @ vectors.T
     chosen = greedy_mmr(
         relevance,

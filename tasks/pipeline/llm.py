@@ -14,6 +14,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from tasks.pipeline.phrases import words_phrase
+
 logger = logging.getLogger(__name__)
 
 #: Longest cluster name, in words, that we accept from a model.
@@ -275,8 +277,7 @@ def keyword_description(cluster: dict[str, Any]) -> str:
     words = [str(w) for w in (cluster.get("keywords") or [])[:3]]
     if not words:
         return "Conversations on assorted topics."
-    about = f"{', '.join(words[:-1])} and {words[-1]}" if len(words) > 1 else words[0]
-    return f"Conversations about {about}."
+    return f"Conversations about {words_phrase(words)}."
 
 
 def label_cluster(generator: TextGenerator | None, cluster: dict[str, Any]) -> dict[str, str]:

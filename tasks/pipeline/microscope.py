@@ -28,6 +28,7 @@ from tasks.pipeline.errors import InputError
 from tasks.pipeline.keywords import korean_stem, mmr_select
 from tasks.pipeline.keywords import stop_words as keyword_stop_words
 from tasks.pipeline.llm import TextGenerator
+from tasks.pipeline.parsing import _FENCED, _URL_START
 
 logger = logging.getLogger(__name__)
 
@@ -201,8 +202,8 @@ def normalise_entity_name(name: str) -> str:
 _TOKEN = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
 _LETTER = re.compile(r"[^\W\d_]")
 _CONTRACTION = re.compile(r"['’](?:t|re|ve|ll|d|m)$")
-_FENCED = re.compile(r"(```|~~~).*?(?:\1|\Z)", re.DOTALL)
-_URL = re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
+# Masks a URL up to the next whitespace (parsing's _URL stops at < > " as well).
+_URL = re.compile(_URL_START + r"\S+", re.IGNORECASE)
 
 
 @functools.cache
@@ -658,7 +659,7 @@ def extract_graph(
             "maxEntitiesPerChunk": max_entities_per_chunk,
             "keyPhrase": {
                 "ngrams": [1, MAX_PHRASE_WORDS],
-                "stopWords": "english",
+                "stopWords": ["english", "korean"],
                 "nameBoost": NAME_BOOST,
             },
         },

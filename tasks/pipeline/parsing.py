@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,12 +181,31 @@ def parse_conversation(index: int, conv: object) -> SourceItem | None:
     )
 
 
+def unique_ids(items: Sequence[SourceItem]) -> list[SourceItem]:
+    """Items with repeated ids renamed ``{id}-2``, ``{id}-3``... so graph node ids stay unique.
+
+    A suffix already taken (by an item's own id, or an earlier rename) is skipped, so the
+    result never repeats an id. Needed when formats are mixed too: a note and a conversation
+    may share an id by chance.
+    """
+    seen: set[str] = set()
+    out: list[SourceItem] = []
+    for item in items:
+        new_id, n = item.id, 1
+        while new_id in seen:
+            n += 1
+            new_id = f"{item.id}-{n}"
+        seen.add(new_id)
+        out.append(item if new_id == item.id else replace(item, id=new_id))
+    return out
+
+
 def parse_chatgpt_export(data: object) -> list[SourceItem]:
     """Parse a ChatGPT ``conversations.json`` (already JSON-decoded) into source items.
 
     Conversations without visible text are dropped; a malformed one raises ``InputError``
-    (index is the 0-based position in the list). Duplicate ids get a ``-{index}`` suffix so
-    node ids stay unique.
+    (index is the 0-based position in the list). Repeated ids are renamed by ``unique_ids``
+    (``-2``, ``-3``...) so node ids stay unique.
     """
     if not isinstance(data, list):
         raise InputError(
@@ -194,27 +214,15 @@ def parse_chatgpt_export(data: object) -> list[SourceItem]:
     if not data:
         raise InputError("export: the list of conversations is empty")
     items: list[SourceItem] = []
-    seen: set[str] = set()
     for index, conv in enumerate(data):
         item = parse_conversation(index, conv)
-        if item is None:
-            continue
-        if item.id in seen:
-            item = SourceItem(
-                id=f"{item.id}-{index}",
-                title=item.title,
-                text=item.text,
-                timestamp=item.timestamp,
-                num_sections=item.num_sections,
-                source_type=item.source_type,
-            )
-        seen.add(item.id)
-        items.append(item)
+        if item is not None:
+            items.append(item)
     if not items:
         raise InputError(
             f"export: none of the {len(data)} conversations has any user or assistant text"
         )
-    return items
+    return unique_ids(items)
 
 
 _FENCED = re.compile(r"(```|~~~).*?(\1|\Z)", re.DOTALL)
@@ -233,7 +241,9 @@ _AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^<>\s]*>", re.IGNORECASE)
 _PAREN_URL = re.compile(
     r"\((?:https?://|ftp://|www\.)[^\s()]*(?:\([^\s()]*\)[^\s()]*)*\)", re.IGNORECASE
 )
-_URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"]+", re.IGNORECASE)
+#: Where a URL starts; ``_URL`` and microscope.py's masking pattern both begin with it.
+_URL_START = r"\b(?:https?://|ftp://|www\.)"
+_URL = re.compile(_URL_START + r"[^\s<>\"]+", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _HTML = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _HEADER = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)

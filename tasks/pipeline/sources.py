@@ -16,7 +16,6 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from tasks.pipeline.parsing import (
     clean_text,
     parse_chatgpt_export,
     timestamp_of,
+    unique_ids,
 )
 
 #: Roles that carry no user knowledge (prompts, tool output): dropped without complaint.
@@ -68,23 +68,6 @@ def _kind(value: object) -> str:
 def _named(label: str, value: object) -> str:
     """``label`` with the item's id or title appended when it has a usable one."""
     return f"{label} ({value!r})" if isinstance(value, str | int) and str(value) else label
-
-
-def unique_ids(items: Sequence[SourceItem]) -> list[SourceItem]:
-    """Items with repeated ids renamed ``{id}-2``, ``{id}-3``... so graph node ids stay unique.
-
-    Needed when formats are mixed: a note and a conversation may share an id by chance.
-    """
-    seen: set[str] = set()
-    out: list[SourceItem] = []
-    for item in items:
-        new_id, n = item.id, 1
-        while new_id in seen:
-            n += 1
-            new_id = f"{item.id}-{n}"
-        seen.add(new_id)
-        out.append(item if new_id == item.id else replace(item, id=new_id))
-    return out
 
 
 def _short_title(text: str) -> str:

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.pipeline.add_node import cluster_sort_key
 from tasks.pipeline.errors import InputError
-from tasks.pipeline.graph import iso_timestamp
+from tasks.pipeline.graph import cluster_sort_key, iso_timestamp
+from tasks.pipeline.phrases import words_phrase
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,6 @@ def names_phrase(names: Sequence[str]) -> str:
     """``'A'``, ``'A' and 'B'``, ``'A', 'B' and 'C'``."""
     quoted = [f"'{n}'" for n in names]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
-
-
-def words_phrase(words: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``; empty for no words."""
-    words = list(words)
-    if len(words) <= 1:
-        return "".join(words)
-    return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def plural(count: int, noun: str) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
 
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.parsing import SourceItem, clean_text, parse_chatgpt_export, timestamp_of
+from tasks.pipeline.sources import parse_input
 
 
 def message(role: str, *parts: object, create_time: float | None = None, **extra: Any) -> dict:
@@ -74,7 +76,27 @@ def test_ids_fall_back_to_conversation_id_then_index():
 
 def test_duplicate_ids_are_made_unique():
     items = parse_chatgpt_export([branching_conversation(), branching_conversation()])
-    assert [i.id for i in items] == ["abc-123", "abc-123-1"]
+    assert [i.id for i in items] == ["abc-123", "abc-123-2"]
+
+
+def with_id(conv_id: str) -> dict:
+    conv = branching_conversation()
+    conv["id"] = conv_id
+    return conv
+
+
+def test_renamed_duplicate_ids_skip_suffixes_already_taken():
+    # Regression: "x" repeated at index 2 used to become "x-2", colliding with the first id.
+    items = parse_chatgpt_export([with_id("x-2"), with_id("x"), with_id("x")])
+    assert [i.id for i in items] == ["x-2", "x", "x-3"]
+    items = parse_chatgpt_export([with_id("x"), with_id("x-2"), with_id("x"), with_id("x")])
+    assert [i.id for i in items] == ["x", "x-2", "x-3", "x-4"]
+
+
+def test_export_with_colliding_ids_reaches_the_graph_with_unique_ids():
+    export = [with_id("x-2"), with_id("x"), with_id("x")]
+    ids = [i.id for i in parse_input(json.dumps(export).encode(), "conversations.json")]
+    assert len(set(ids)) == len(ids) == 3
 
 
 def test_conversations_without_text_are_dropped_and_hidden_messages_skipped():
