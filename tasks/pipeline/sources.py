@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from graphnode.contract import BUNDLE_KEYS
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.parsing import (
     KEPT_ROLES,
@@ -41,8 +42,8 @@ DOCUMENT_TYPES = {
     ".txt": "text",
 }
 TEXT_EXTENSIONS = frozenset({".md", ".markdown", ".txt"})
-#: Keys that make a JSON object a bundle of several formats.
-BUNDLE_KEYS = frozenset({"conversations", "notes", "source_nodes"})
+# BUNDLE_KEYS (the keys that make a JSON object a bundle of several formats) is shared
+# with the API, which checks a request's shape before accepting it.
 #: Longest title derived from a first message.
 TITLE_CHARS = 80
 ACCEPTED = (

@@ -413,3 +413,10 @@ def test_unique_ids_suffixes_repeats():
     item = SourceItem(id="a", title="t", text="x", timestamp=None, num_sections=1)
     other = SourceItem(id="a-2", title="t", text="x", timestamp=None, num_sections=1)
     assert [i.id for i in unique_ids([item, other, item, item])] == ["a", "a-2", "a-3", "a-4"]
+
+
+def test_the_api_accepts_exactly_the_document_types_the_parsers_read():
+    from graphnode.contract import DOCUMENT_EXTENSIONS
+    from tasks.pipeline.sources import DOCUMENT_TYPES
+
+    assert set(DOCUMENT_TYPES) == DOCUMENT_EXTENSIONS
