@@ -1,7 +1,8 @@
 """Per-process resources of the GPU worker and what every request task does around its body.
 
-Settings, the payload store and the optional LLM are built once per worker process (the
-embedding model too, in ``tasks.pipeline.embedding.get_embedder``), never per task.
+Settings and the payload store are built once per worker process, and so are the models:
+the embedding model (``tasks.pipeline.embedding.get_embedder``) and a local LLM
+(``tasks.pipeline.llm.make_generator``); an OpenAI-compatible client is cheap to make.
 """
 
 from __future__ import annotations
