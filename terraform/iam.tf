@@ -1,10 +1,15 @@
 # Least-privilege policies for the three GraphNode processes. Attach each to its role
 # (ECS task role, EC2 instance profile, ...); this module does not create the roles.
 #
-#   API            puts inputs, reads results, sends tasks to the request queue.
-#   GPU worker     consumes the request queue, reads inputs, writes results, sends results
+#   API            puts inputs and sends tasks to the request queue. Nothing in
+#                  graphs/.
+#   GPU worker     consumes the request queue, reads inputs and the current graph and its
+#                  features (graphs/, for add-node and summary), writes results, sends results
 #                  and progress to the result queue. Never touches the database or Redis.
-#   result worker  consumes the result queue, reads results (and the inputs they refer to).
+#   result worker  consumes the result queue, reads results (and the inputs they refer to);
+#                  keeps a new graph by copying its graph.json and features.json from results/
+#                  to graphs/ (CopyObject: GetObject on the source, PutObject on the target),
+#                  reads the copies back, and deletes the copies of the graph it replaces.
 #
 # Consumers need ChangeMessageVisibility for the visibility heartbeat and for handing a
 # message back at once on SIGTERM; DeleteMessage also covers DeleteMessageBatch, PutObject the
@@ -13,6 +18,7 @@
 locals {
   payload_inputs  = "${aws_s3_bucket.payloads.arn}/inputs/*"
   payload_results = "${aws_s3_bucket.payloads.arn}/results/*"
+  payload_graphs  = "${aws_s3_bucket.payloads.arn}/${local.graphs_prefix}*"
 
   consumer_sqs_actions = [
     "sqs:ReceiveMessage",
@@ -35,12 +41,6 @@ data "aws_iam_policy_document" "api" {
   }
 
   statement {
-    sid       = "GetResults"
-    actions   = ["s3:GetObject"]
-    resources = [local.payload_results]
-  }
-
-  statement {
     sid = "SendTasks"
     actions = [
       "sqs:SendMessage",
@@ -53,7 +53,7 @@ data "aws_iam_policy_document" "api" {
 
 resource "aws_iam_policy" "api" {
   name        = "${var.name_prefix}graphnode-api"
-  description = "GraphNode API: put inputs, get results in ${aws_s3_bucket.payloads.id}; send tasks to ${aws_sqs_queue.this[local.request_queue].name}."
+  description = "GraphNode API: put inputs in ${aws_s3_bucket.payloads.id}; send tasks to ${aws_sqs_queue.this[local.request_queue].name}."
   policy      = data.aws_iam_policy_document.api.json
 }
 
@@ -88,11 +88,17 @@ data "aws_iam_policy_document" "gpu_worker" {
     actions   = ["s3:PutObject"]
     resources = [local.payload_results]
   }
+
+  statement {
+    sid       = "GetGraphs"
+    actions   = ["s3:GetObject"]
+    resources = [local.payload_graphs]
+  }
 }
 
 resource "aws_iam_policy" "gpu_worker" {
   name        = "${var.name_prefix}graphnode-gpu-worker"
-  description = "GraphNode GPU worker: consume ${aws_sqs_queue.this[local.request_queue].name}, send to ${aws_sqs_queue.this[local.result_queue].name}; get inputs, put results in ${aws_s3_bucket.payloads.id}."
+  description = "GraphNode GPU worker: consume ${aws_sqs_queue.this[local.request_queue].name}, send to ${aws_sqs_queue.this[local.result_queue].name}; get inputs and graphs, put results in ${aws_s3_bucket.payloads.id}."
   policy      = data.aws_iam_policy_document.gpu_worker.json
 }
 
@@ -113,12 +119,22 @@ data "aws_iam_policy_document" "result_worker" {
     resources = [
       local.payload_results,
       local.payload_inputs,
+      local.payload_graphs,
     ]
+  }
+
+  statement {
+    sid = "KeepGraphs"
+    actions = [
+      "s3:PutObject",
+      "s3:DeleteObject",
+    ]
+    resources = [local.payload_graphs]
   }
 }
 
 resource "aws_iam_policy" "result_worker" {
   name        = "${var.name_prefix}graphnode-result-worker"
-  description = "GraphNode result worker: consume ${aws_sqs_queue.this[local.result_queue].name}; get results and inputs from ${aws_s3_bucket.payloads.id}."
+  description = "GraphNode result worker: consume ${aws_sqs_queue.this[local.result_queue].name}; get results, inputs and graphs from ${aws_s3_bucket.payloads.id}; copy kept graphs into and delete replaced ones from its graphs/."
   policy      = data.aws_iam_policy_document.result_worker.json
 }

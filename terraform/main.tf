@@ -9,6 +9,12 @@
 #   queues.<name>          -> aws_sqs_queue.this["<name>"]  (redrive to its DLQ)
 #   queues.<name>.dlq      -> aws_sqs_queue.dlq["<name>"]   (redrive-allow: its source only)
 #   bucket                 -> aws_s3_bucket.payloads        ("${var.name_prefix}<name>")
+#   bucket.claim_check_prefixes -> one lifecycle rule each: expire after bucket.expiration_days
+#
+# The bucket is not short-lived as a whole: only the claim checks (the prefixes above: request
+# inputs, task outputs) expire. graphs/ (local.graphs_prefix) holds each user's current graph
+# and its embeddings, copied there out of results/ by the result worker, and never expires;
+# the result worker deletes the copies of a graph when a newer one replaces it.
 #
 # Roles: the request queue is the one whose name ends in "-req" (API -> GPU workers), the
 # result queue the one ending in "-res" (GPU workers -> result workers). The IAM policies in
@@ -37,6 +43,10 @@ locals {
   topology = yamldecode(file("${path.module}/../graphnode/topology.yaml"))
   queues   = local.topology.queues
   bucket   = local.topology.bucket
+
+  # Kept objects (graphnode/payloads.py, graph_key): no lifecycle rule, and no claim-check
+  # prefix may cover it (see the lifecycle configuration's precondition).
+  graphs_prefix = "graphs/"
 
   request_queue = one([for name in keys(local.queues) : name if endswith(name, "-req")])
   result_queue  = one([for name in keys(local.queues) : name if endswith(name, "-res")])
@@ -95,7 +105,7 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
 }
 
 ################################################################################
-# S3: the payload bucket (claim checks; short lifecycle)
+# S3: the payload bucket (claim checks expire; graphs/ is kept)
 ################################################################################
 
 resource "aws_s3_bucket" "payloads" {
@@ -132,20 +142,49 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "payloads" {
 resource "aws_s3_bucket_lifecycle_configuration" "payloads" {
   bucket = aws_s3_bucket.payloads.id
 
+  # Claim checks only need to outlive retries, DLQ inspection and redrive: one expiration
+  # rule per claim-check prefix. Deliberately none for graphs/.
+  dynamic "rule" {
+    for_each = toset(local.bucket.claim_check_prefixes)
+
+    content {
+      id     = "expire-${trimsuffix(rule.value, "/")}"
+      status = "Enabled"
+
+      filter {
+        prefix = rule.value
+      }
+
+      expiration {
+        days = local.bucket.expiration_days
+      }
+    }
+  }
+
+  # Large payloads go up in parts; parts of an upload that never completed are invisible
+  # but billed. Drop them, bucket-wide (graphs/ included: an unfinished upload is never a
+  # kept object), on the same schedule as the claim checks.
   rule {
-    id     = "expire-claim-checks"
+    id     = "abort-incomplete-multipart-uploads"
     status = "Enabled"
 
     filter {}
 
-    expiration {
-      days = local.bucket.expiration_days
-    }
-
-    # Large payloads go up in parts; parts of an upload that never completed are invisible
-    # but billed. Drop them on the same schedule as the objects.
     abort_incomplete_multipart_upload {
       days_after_initiation = local.bucket.expiration_days
+    }
+  }
+
+  lifecycle {
+    precondition {
+      # An empty prefix would expire the whole bucket, and one covering graphs/ (or inside
+      # it) would expire the users' current graphs.
+      condition = length(local.bucket.claim_check_prefixes) > 0 && alltrue([
+        for prefix in local.bucket.claim_check_prefixes :
+        length(prefix) > 1 && endswith(prefix, "/") &&
+        !startswith(local.graphs_prefix, prefix) && !startswith(prefix, local.graphs_prefix)
+      ])
+      error_message = "topology.yaml bucket.claim_check_prefixes must be non-empty folder prefixes (\"inputs/\") that neither cover nor lie inside ${local.graphs_prefix}."
     }
   }
 }
