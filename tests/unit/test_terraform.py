@@ -24,7 +24,7 @@ def test_the_module_decodes_the_shared_topology():
         "main.tf", "variables.tf", "outputs.tf", "versions.tf"}
 
 
-def test_no_declared_value_is_repeated_in_hcl():
+def test_no_declared_name_or_queue_setting_is_repeated_in_hcl():
     topology = load_topology()
     names = {topology.bucket}
     for spec in topology.queues.values():
@@ -32,5 +32,7 @@ def test_no_declared_value_is_repeated_in_hcl():
     code = "\n".join(code_of(path) for path in TERRAFORM.glob("*.tf"))
     for name in names:
         assert f'"{name}"' not in code, f"{name} is hard-coded in terraform/"
-    for number in {spec.visibility_timeout_seconds for spec in topology.queues.values()}:
-        assert not re.search(rf"=\s*{number}\b", code), f"{number} is hard-coded"
+    for attribute in ("visibility_timeout_seconds", "message_retention_seconds",
+                      "receive_wait_time_seconds", "maxReceiveCount"):
+        for value in re.findall(rf"{attribute}\s*=\s*(\S+)", code):
+            assert value.startswith("each.value."), f"{attribute} = {value} is not from the YAML"
