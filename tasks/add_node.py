@@ -31,6 +31,7 @@ def embeddings_in_node_order(graph: dict[str, Any], features: dict[str, Any]) ->
 def add_nodes(self: EnvelopeTask, envelope: Envelope, request: AddNodeRequest) -> None:
     from tasks.pipeline.add_node import ALREADY_IN_GRAPH
     from tasks.pipeline.add_node import add_nodes as add_to_graph
+    from tasks.pipeline.parsing import item_text
     from tasks.pipeline.sources import parse_input
 
     settings = gpu_settings()
@@ -40,7 +41,7 @@ def add_nodes(self: EnvelopeTask, envelope: Envelope, request: AddNodeRequest) -
         graph = payloads.get_json(request.graphKey)
         features = payloads.get_json(request.featuresKey)
     existing = embeddings_in_node_order(graph, features)
-    new = embedder().encode([item.text for item in items])
+    new = embedder().encode([item_text(item) for item in items])
     with bad_input_fails_the_job():
         graph, vectors, assignments = add_to_graph(
             graph, existing, items, new,

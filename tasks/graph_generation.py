@@ -73,6 +73,7 @@ def apply_llm_labels(graph: dict[str, Any], generator: Any) -> None:
 @celery_app.task(name=TaskType.GRAPH_GENERATION_REQUEST.value, base=EnvelopeTask, bind=True)
 def generate_graph(self: EnvelopeTask, envelope: Envelope, request: GraphGenerationRequest) -> None:
     from tasks.pipeline.graph import build_graph
+    from tasks.pipeline.parsing import item_text
     from tasks.pipeline.sources import parse_input
 
     settings = gpu_settings()
@@ -84,7 +85,7 @@ def generate_graph(self: EnvelopeTask, envelope: Envelope, request: GraphGenerat
     model = embedder().load()  # once per worker process; slow the first time, so a stage
     report("model loaded", 0.05)
     embeddings = model.encode(
-        [item.text for item in items],
+        [item_text(item) for item in items],
         progress=lambda done, total: report("embedding", 0.05 + 0.55 * done / max(total, 1),
                                             f"{done}/{total} texts embedded"),
     )

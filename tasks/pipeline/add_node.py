@@ -40,7 +40,7 @@ from tasks.pipeline.graph import (
 )
 from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
 from tasks.pipeline.neighbours import query_neighbours
-from tasks.pipeline.parsing import SourceItem, clean_text
+from tasks.pipeline.parsing import SourceItem, item_text
 from tasks.pipeline.vectors import l2_normalize, mean_direction
 
 ALREADY_IN_GRAPH = "already in the graph"
@@ -305,7 +305,7 @@ def add_nodes(
             cluster_of[f] = cid
 
     # Keywords: per node, and per cluster over all new texts (joined ones give contrast).
-    texts = [clean_text(f"{new_items[j].title}. {new_items[j].text}") for j in fresh]
+    texts = [item_text(new_items[j]) for j in fresh]
     per_node = node_keywords(texts, top_n=NODE_KEYWORDS)
     label_of = {c: i for i, c in enumerate(dict.fromkeys(cluster_of))}
     labels = np.array([label_of[c] for c in cluster_of], dtype=np.int64)

@@ -20,7 +20,7 @@ from tasks.pipeline.clustering import ClusterModel
 from tasks.pipeline.edges import knn_edges
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
-from tasks.pipeline.parsing import SourceItem, clean_text
+from tasks.pipeline.parsing import SourceItem, item_text
 from tasks.pipeline.phrases import words_phrase
 from tasks.pipeline.vectors import l2_normalize, mean_direction
 
@@ -172,7 +172,7 @@ def build_graph(
     index_edges = knn_edges(unit, labels, k=k, threshold=threshold)
     report("edges", 0.5)
 
-    texts = [clean_text(f"{item.title}. {item.text}") for item in items]
+    texts = [item_text(item) for item in items]
     per_cluster = cluster_keywords(texts, labels, top_n=CLUSTER_KEYWORDS)
     per_node = node_keywords(texts, top_n=NODE_KEYWORDS, embeddings=unit if embed else None,
                              embed=embed)

@@ -303,3 +303,9 @@ def clean_text(text: str) -> str:
     text = text.replace("|", " ")  # table cells; whitespace collapses below
     text = html.unescape(text)
     return _SPACE.sub(" ", text).strip()
+
+
+def item_text(item: SourceItem) -> str:
+    """The text of an item as it is embedded and mined for keywords: title and body, cleaned
+    of URLs, code and markup, which would otherwise dominate both."""
+    return clean_text(f"{item.title}. {item.text}" if item.title else item.text)

@@ -232,3 +232,12 @@ def test_timestamp_of_reads_numbers_and_iso_strings():
     assert timestamp_of("2024-05-01T10:00:00") == 1714557600.0  # naive means UTC
     for bad in ("yesterday", True, None, float("nan"), [1]):
         assert timestamp_of(bad) is None
+
+
+def test_item_text_is_the_cleaned_title_and_body():
+    from tasks.pipeline.parsing import SourceItem, item_text
+
+    item = SourceItem(id="a", title="Fix **bug**", text="See https://x.io/y and\n```\ncode\n```",
+                      timestamp=None, num_sections=1)
+    text = item_text(item)
+    assert text.startswith("Fix bug.") and "https" not in text and "code" not in text
