@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-
 from graphnode.celery_app import celery_app
 from graphnode.contract import Envelope, GraphGenerationResult, Progress, TaskType
 from graphnode.middleware import EnvelopeTask
 from graphnode.stores import ResultKind
 from workers.context import result_context
-from workers.results import ResultHandler, notify_final, persist_result
-
-logger = logging.getLogger(__name__)
+from workers.results import ResultHandler, notify_final, owned_job, persist_result
 
 
 @celery_app.task(name=TaskType.GRAPH_GENERATION_PROGRESS.value, base=EnvelopeTask, bind=True)
 def on_progress(self: EnvelopeTask, envelope: Envelope, progress: Progress) -> None:
-    ctx = result_context()
-    job = ctx.store.get_job(envelope.taskId)
-    if job is None or job.userId != progress.userId:
-        logger.error("progress for unknown job %s of %s dropped", envelope.taskId, progress.userId)
+    if owned_job(envelope, progress.userId) is None:
         return
+    ctx = result_context()
     # Only a step forward is published, so a redelivered progress message stays silent.
     if ctx.store.record_progress(envelope.taskId, progress.stage, progress.progress):
         ctx.events.publish(progress.userId, "progress", {

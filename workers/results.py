@@ -19,6 +19,17 @@ from workers.context import result_context
 logger = logging.getLogger(__name__)
 
 
+def owned_job(envelope: Envelope, user_id: str) -> Job | None:
+    """The job a message is about, if it exists and belongs to the user the message names;
+    otherwise the message is logged and dropped (it can never apply)."""
+    job = result_context().store.get_job(envelope.taskId)
+    if job is None or job.userId != user_id:
+        logger.error("%s for unknown job %s of %s dropped", envelope.taskType, envelope.taskId,
+                     user_id)
+        return None
+    return job
+
+
 class ResultHandler(EnvelopeTask):
     """Base of the result handlers."""
 
@@ -28,10 +39,9 @@ class ResultHandler(EnvelopeTask):
         """A result that could not be persisted in five tries ends its job FAILED here (the
         message itself waits in the DLQ, to be re-driven once the cause is fixed)."""
         parsed, result = parse_envelope(envelope)
-        ctx = result_context()
-        job = ctx.store.get_job(parsed.taskId)
-        if job is None or job.userId != result.userId:
+        if owned_job(parsed, result.userId) is None:
             return
+        ctx = result_context()
         if ctx.store.finish_job(parsed.taskId, JobStatus.FAILED,
                                 error=f"the result could not be stored: {error}"):
             notify_final(ctx.store.get_job(parsed.taskId))  # type: ignore[arg-type]
@@ -41,12 +51,10 @@ def persist_result(envelope: Envelope, result: Any, outputs: dict[ResultKind, st
                    scope: str = "") -> tuple[Job, bool] | None:
     """Store the result documents, then the job's final state; (job, whether this delivery
     ended it). ``outputs`` maps each kind to store to the result's output name."""
-    ctx = result_context()
-    job = ctx.store.get_job(envelope.taskId)
-    if job is None or job.userId != result.userId:
-        logger.error("%s for unknown job %s of %s dropped", envelope.taskType, envelope.taskId,
-                     result.userId)
+    job = owned_job(envelope, result.userId)
+    if job is None:
         return None
+    ctx = result_context()
     output_keys = result.outputKeys
     if result.status == JobStatus.COMPLETED and not job.status.is_final:
         if ResultKind.GRAPH in outputs:
