@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -36,7 +37,9 @@ class Topology:
     claim_check_prefixes: tuple[str, ...]
 
 
+@lru_cache(maxsize=1)
 def load_topology() -> Topology:
+    """The declaration, read once per process (a worker consults it on every failure)."""
     raw = yaml.safe_load(resources.files("graphnode").joinpath("topology.yaml").read_text())
     queues = {
         name: QueueSpec(
