@@ -19,6 +19,9 @@ from graphnode.settings import CommonSettings
 #: arrives, so idle workers make 3 requests a minute instead of dozens.
 SQS_LONG_POLL_SECONDS = 20
 
+#: A task past its soft time limit has this long to end before its process is killed.
+HARD_TIME_LIMIT_GRACE_SECONDS = 60
+
 TASK_MODULES = [
     "tasks.graph_generation",
     "tasks.graph_summary",
@@ -69,6 +72,9 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
         "task_acks_on_failure_or_timeout": False,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # Every task is bounded (result handlers set shorter limits of their own).
+        "task_soft_time_limit": settings.task_soft_time_limit_seconds,
+        "task_time_limit": settings.task_soft_time_limit_seconds + HARD_TIME_LIMIT_GRACE_SECONDS,
         # Results travel as messages on graph-res, not through a Celery result backend.
         "task_ignore_result": True,
         # SQS has no broadcast or event exchange that Celery can use as is.

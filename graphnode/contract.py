@@ -59,6 +59,18 @@ class JobStatus(StrEnum):
         return self in (JobStatus.COMPLETED, JobStatus.FAILED)
 
 
+class FailureKind(StrEnum):
+    """Why a job FAILED; decides whether a later delivery may still complete it
+    (``graphnode.lifecycle``)."""
+
+    INPUT = "input"                           # the request cannot succeed (bad input, limits)
+    GAVE_UP = "gave_up"                       # the request failed on every receive
+    RESULT_NOT_STORED = "result_not_stored"   # the result exists but could not be persisted
+    GRAPH_CHANGED = "graph_changed"           # add-node on a graph that was replaced meanwhile
+    TIME_LIMIT = "time_limit"                 # the task ran past its soft time limit
+    NOT_ENQUEUED = "not_enqueued"             # the API could not send the request
+
+
 class ContractError(ValueError):
     """A message that does not follow the contract; the text says which field and why."""
 
@@ -86,9 +98,12 @@ class GraphGenerationRequest(_InputRef):
 
 
 class Progress(_Payload):
+    """Progress of a job of any type (the type keeps the GraphNode name it was born with)."""
+
     stage: str = Field(min_length=1, max_length=64)
     progress: float = Field(ge=0.0, le=1.0)
     message: str | None = Field(default=None, max_length=500)
+    attempt: int = Field(default=1, ge=1, le=1000)  # the request's SQS receive count
 
 
 class _Result(_Payload):
@@ -96,6 +111,7 @@ class _Result(_Payload):
     outputKeys: dict[str, str] = Field(default_factory=dict)
     stats: dict[str, int | float] = Field(default_factory=dict)
     error: str | None = Field(default=None, max_length=4000)
+    failure: FailureKind | None = None
 
     @model_validator(mode="after")
     def _status_fields(self) -> _Result:

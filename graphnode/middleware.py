@@ -1,26 +1,35 @@
-"""Cross-cutting behaviour of every GraphNode task, kept out of the task bodies.
+"""The job lifecycle applied to Celery on SQS, kept out of the task bodies.
 
-- ``EnvelopeTask``: validates the envelope before the task body runs, turns a
-  ``JobFailed`` into a FAILED result message, and gives tasks ``send`` and ``progress``.
-- ``SqsRequest``: runs in the worker's main process, where the SQS message is known;
-  when a task fails on its last delivery before the DLQ, it calls the task's ``give_up``,
-  so every accepted job ends COMPLETED or FAILED.
-- ``VisibilityHeartbeat``: stock Celery on SQS lets a task longer than the visibility
-  timeout be delivered again and run twice; this extends the visibility of in-flight
-  messages while they run and, on SIGTERM (spot interruption), hands unfinished messages
-  back at once.
+- ``EnvelopeTask`` (runs where the task runs): validates the envelope, reports progress of
+  every request (best effort), turns a ``JobFailed`` or a soft time limit into a FAILED
+  result message, and rejects a malformed message towards the DLQ.
+- ``SqsRequest`` (the worker's main process, where the SQS message is known): after a
+  failure, either hands the message back with a backoff (``lifecycle.retry_delay``) or, on
+  its last receive before the DLQ, ends the job through the task's ``give_up``.
+- ``VisibilityHeartbeat`` (the main process): stock Celery on SQS lets a task longer than
+  the visibility timeout be delivered again and run twice; this keeps the messages a worker
+  holds invisible for a few beats at a time, so a dead worker's jobs come back within
+  seconds. On a warm shutdown (SIGTERM) only the messages not yet started go back at once;
+  running ones keep their heartbeat until they finish or the hand-back deadline passes. On
+  a cold shutdown (SIGQUIT) every message goes back at once.
+
+The states, transitions and what each failure does are in ``graphnode.lifecycle`` and in the
+README's lifecycle table.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import signal
 import threading
+import time
 from typing import Any
 
 from billiard.einfo import ExceptionWithTraceback
 from celery import Celery, Task, signals
-from celery.exceptions import Reject
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.worker import state as worker_state
 from celery.worker.request import Request
 
@@ -28,11 +37,14 @@ from graphnode.aws import aws_client
 from graphnode.contract import (
     PAYLOAD_MODELS,
     ContractError,
+    FailureKind,
     JobStatus,
+    Progress,
     TaskType,
     make_envelope,
     parse_envelope,
 )
+from graphnode.lifecycle import retry_delay
 from graphnode.settings import CommonSettings
 from graphnode.topology import load_topology
 
@@ -54,7 +66,8 @@ def result_type_for(request_type: TaskType) -> TaskType:
     return TaskType(request_type.value.removesuffix("_REQUEST") + "_RESULT")
 
 
-def send_failure(app: Celery, request_type: TaskType, envelope: Any, error: str) -> bool:
+def send_failure(app: Celery, request_type: TaskType, envelope: Any, error: str,
+                 failure: FailureKind) -> bool:
     """Send the FAILED result of a request, from as much of its envelope as is readable."""
     if not isinstance(envelope, dict) or not isinstance(envelope.get("payload"), dict):
         return False
@@ -62,12 +75,44 @@ def send_failure(app: Celery, request_type: TaskType, envelope: Any, error: str)
     model = PAYLOAD_MODELS[result_type]
     carried = {k: v for k, v in envelope["payload"].items() if k in model.model_fields}
     try:
-        payload = model(**carried, status=JobStatus.FAILED, error=error[:4000])
+        payload = model(**carried, status=JobStatus.FAILED, error=error[:4000], failure=failure)
         send_message(app, result_type, str(envelope.get("taskId")), payload)
     except (ValueError, ContractError) as exc:
         logger.error("cannot report failure of %s: %s", envelope.get("taskId"), exc)
         return False
     return True
+
+
+#: Progress messages are throttled: each one is an SQS send and an SSE event.
+MIN_PROGRESS_INTERVAL_SECONDS = 0.5
+
+
+class ProgressReporter:
+    """``report(stage, fraction, message)`` for one run of a request: throttled, only
+    forward, tagged with the attempt, and best effort: a progress message that cannot be
+    sent is logged, never the end of the job."""
+
+    def __init__(self, app: Celery, task_id: str, user_id: str, attempt: int) -> None:
+        self.app = app
+        self.task_id = task_id
+        self.user_id = user_id
+        self.attempt = attempt
+        self._at = 0.0
+        self._fraction = -1.0
+
+    def report(self, stage: str, fraction: float, message: str | None = None) -> None:
+        now = time.monotonic()
+        if fraction <= self._fraction:
+            return
+        if now - self._at < MIN_PROGRESS_INTERVAL_SECONDS and fraction < 1.0:
+            return
+        self._at, self._fraction = now, fraction
+        payload = Progress(userId=self.user_id, stage=stage[:64], progress=round(fraction, 4),
+                           message=message[:500] if message else None, attempt=self.attempt)
+        try:
+            send_message(self.app, TaskType.GRAPH_GENERATION_PROGRESS, self.task_id, payload)
+        except Exception as exc:
+            logger.warning("progress of %s not sent (%s): the job goes on", self.task_id, exc)
 
 
 class EnvelopeTask(Task):
@@ -83,16 +128,35 @@ class EnvelopeTask(Task):
         except ContractError as exc:
             logger.error("rejected malformed %s message: %s", task_type, exc)
             if task_type.is_request:
-                send_failure(self.app, task_type, envelope, f"malformed request: {exc}")
+                send_failure(self.app, task_type, envelope, f"malformed request: {exc}",
+                             FailureKind.INPUT)
             # Not acknowledged: after maxReceiveCount it lands in the DLQ for inspection.
             raise Reject(str(exc), requeue=False) from None
-        logger.info("running %s %s", task_type, parsed.taskId)
+        attempt = int(getattr(self.request, "receive_count", None) or 1)
+        logger.info("running %s %s (receive %d)", task_type, parsed.taskId, attempt)
+        if task_type.is_request:
+            self.request.progress = ProgressReporter(self.app, parsed.taskId, payload.userId,
+                                                     attempt)
+            self.progress("started", 0.01)
         try:
             return self.run(parsed, payload)
         except JobFailed as exc:
             logger.warning("%s %s failed: %s", task_type, parsed.taskId, exc)
-            send_failure(self.app, task_type, envelope, str(exc))
-            return None
+            send_failure(self.app, task_type, envelope, str(exc), FailureKind.INPUT)
+        except SoftTimeLimitExceeded:
+            error = f"the task ran past its time limit of {self.soft_time_limit_seconds()} s"
+            logger.warning("%s %s failed: %s", task_type, parsed.taskId, error)
+            send_failure(self.app, task_type, envelope, error, FailureKind.TIME_LIMIT)
+        return None
+
+    def soft_time_limit_seconds(self) -> Any:
+        return self.soft_time_limit or self.app.conf.task_soft_time_limit
+
+    def progress(self, stage: str, fraction: float, message: str | None = None) -> None:
+        """Report the running request's progress (nothing for other tasks)."""
+        reporter = getattr(self.request, "progress", None)
+        if reporter is not None:
+            reporter.report(stage, fraction, message)
 
     def send(self, task_type: TaskType, task_id: str, payload: Any) -> None:
         send_message(self.app, task_type, task_id, payload)
@@ -102,11 +166,17 @@ class EnvelopeTask(Task):
         result; result handlers override this to record the failure themselves; anything
         else (a progress message) only waits in the DLQ."""
         if TaskType(self.name).is_request:
-            send_failure(self.app, TaskType(self.name), envelope, error)
+            send_failure(self.app, TaskType(self.name), envelope, error, FailureKind.GAVE_UP)
 
 
 class SqsRequest(Request):
     """A Celery request that knows its SQS delivery (receive count, receipt handle)."""
+
+    def __init__(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(message, *args, **kwargs)
+        # The task runs in a pool process, which only sees this dict: tell it the attempt.
+        self._request_dict["receive_count"] = self.receive_count
+        self.settled = False  # set once the outcome is decided; the heartbeat lets go
 
     @property
     def receive_count(self) -> int:
@@ -120,22 +190,38 @@ class SqsRequest(Request):
             return None
         return info["sqs_queue"], info["sqs_message"]["ReceiptHandle"]
 
+    def on_success(self, failed__retval__runtime: Any, **kwargs: Any) -> Any:
+        self.settled = True
+        return super().on_success(failed__retval__runtime, **kwargs)
+
     def on_failure(self, exc_info: Any, send_failed_event: bool = True,
                    return_ok: bool = False) -> Any:
+        self.settled = True
         task_type = TaskType(self.task.name)
         exc = exc_info.exception
         if isinstance(exc, ExceptionWithTraceback):  # as it arrives from a prefork child
             exc = exc.exc
         limit = _max_receive_count(self.task.app, self.delivery_info.get("routing_key"))
-        # A rejected (malformed) message already reported what it could; any other failure
-        # on the last receive, a lost worker included, is the job's end.
-        if self.receive_count >= limit and not isinstance(exc, Reject):
-            error = f"gave up after {self.receive_count} attempts: {exc!r}"
-            logger.error("%s %s %s; the message goes to the DLQ", task_type, self.id, error)
-            try:
-                self.task.give_up(self.args[0] if self.args else None, error)
-            except Exception:  # the message still goes to the DLQ, where it can be re-driven
-                logger.exception("could not end the job of %s", self.id)
+        if self.receive_count >= limit:
+            # A rejected (malformed) message already reported what it could; any other
+            # failure on the last receive, a lost worker included, is the job's end.
+            if not isinstance(exc, Reject):
+                error = f"gave up after {self.receive_count} attempts: {exc!r}"
+                logger.error("%s %s %s; the message goes to the DLQ", task_type, self.id, error)
+                try:
+                    self.task.give_up(self.args[0] if self.args else None, error)
+                except Exception:  # the message still goes to the DLQ, to be re-driven
+                    logger.exception("could not end the job of %s", self.id)
+        else:
+            settings: CommonSettings = self.task.app.graphnode_settings
+            delay = retry_delay(self.receive_count, settings.retry_backoff_seconds,
+                                settings.retry_backoff_max_seconds)
+            heartbeat: VisibilityHeartbeat | None = getattr(self.task.app,
+                                                            "graphnode_heartbeat", None)
+            if heartbeat is not None:
+                heartbeat.set_visibility(self, delay)
+            logger.warning("%s %s failed on receive %d (%r); next receive in %d s",
+                           task_type, self.id, self.receive_count, exc, delay)
         return super().on_failure(exc_info, send_failed_event, return_ok)
 
 
@@ -146,19 +232,24 @@ def _max_receive_count(app: Celery, queue: str | None) -> int:
     return spec.max_receive_count if spec else 5
 
 
-#: A running message is kept invisible for this many heartbeat intervals. Short, so that a
-#: message whose worker died, or whose task failed just after a beat, is redelivered soon.
+#: A held message is kept invisible for this many heartbeat intervals. Short, so that a
+#: message whose worker died is redelivered soon.
 BEATS_OF_VISIBILITY = 3
+#: SQS answers these when a receipt handle no longer holds the message (it was deleted or
+#: handed back): nothing to extend, nothing to warn about.
+STALE_RECEIPT_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight",
+                                 "AWS.SimpleQueueService.MessageNotInflight"})
 
 
 class VisibilityHeartbeat:
-    """Extends the visibility of the messages this worker is running; a daemon thread."""
+    """Extends the visibility of the messages this worker holds; a daemon thread."""
 
     def __init__(self, settings: CommonSettings, interval: float,
                  extend_to: int | None = None) -> None:
         self.settings = settings
         self.interval = interval
         self.extend_to = extend_to or max(1, math.ceil(BEATS_OF_VISIBILITY * interval))
+        self.shutting_down = False
         self._stop = threading.Event()
         self._client: Any = None
 
@@ -175,41 +266,86 @@ class VisibilityHeartbeat:
         while not self._stop.wait(self.interval):
             self.beat()
 
+    def held(self) -> set[Any]:
+        """Messages held and not settled: running ones, and, unless the worker is shutting
+        down, the ones reserved for later."""
+        requests = set(worker_state.active_requests)
+        if not self.shutting_down:
+            requests |= set(worker_state.reserved_requests)
+        return {r for r in requests if not getattr(r, "settled", False) and not r.acknowledged}
+
     def beat(self) -> int:
-        return self._change(worker_state.active_requests, self.extend_to)
+        return sum(self.set_visibility(request, self.extend_to) for request in self.held())
+
+    def on_warm_shutdown(self) -> int:
+        """Hand back the messages not started; running ones keep beating."""
+        self.shutting_down = True
+        reserved = set(worker_state.reserved_requests) - set(worker_state.active_requests)
+        return sum(self.set_visibility(request, 0) for request in reserved)
 
     def release_all(self) -> int:
-        """Make unfinished messages visible again at once, for another worker to take."""
+        """Stop beating and hand back every unfinished message at once."""
+        self.shutting_down = True
         self._stop.set()
         requests = set(worker_state.active_requests) | set(worker_state.reserved_requests)
-        return self._change(requests, 0)
+        return sum(self.set_visibility(request, 0) for request in requests
+                   if not request.acknowledged)
 
-    def _change(self, requests: Any, timeout: int) -> int:
-        changed = 0
-        for request in list(requests):
-            receipt = getattr(request, "receipt", None)
-            if receipt is None or request.acknowledged:
-                continue
-            try:
-                self.client.change_message_visibility(
-                    QueueUrl=receipt[0], ReceiptHandle=receipt[1], VisibilityTimeout=timeout
-                )
-                changed += 1
-            except Exception as exc:  # an acknowledged message's handle is no longer valid
-                logger.debug("visibility change skipped for %s: %s", request.id, exc)
-        return changed
+    def set_visibility(self, request: Any, timeout: int) -> bool:
+        receipt = getattr(request, "receipt", None)
+        if receipt is None:
+            return False
+        try:
+            self.client.change_message_visibility(
+                QueueUrl=receipt[0], ReceiptHandle=receipt[1], VisibilityTimeout=timeout
+            )
+            return True
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code in STALE_RECEIPT_CODES or (
+                    code == "InvalidParameterValue" and "ReceiptHandle" in str(exc)):
+                logger.debug("visibility of %s not changed: %s", request.id, exc)
+            else:  # IAM, endpoint or throttling: running messages may reappear
+                logger.warning("visibility of %s not changed: %s", request.id, exc)
+            return False
 
 
 def install(app: Celery) -> None:
-    """Start the heartbeat in each worker's main process and release messages on shutdown."""
+    """Start the heartbeat in each worker's main process, touch every message as it is
+    received, and apply the shutdown rules."""
     settings: CommonSettings = app.graphnode_settings
     heartbeat = VisibilityHeartbeat(settings, settings.visibility_heartbeat_seconds)
+    app.graphnode_heartbeat = heartbeat  # type: ignore[attr-defined]
 
     @signals.worker_ready.connect(weak=False)
     def _start_heartbeat(sender: Any = None, **_: Any) -> None:
         heartbeat.start()
 
+    @signals.task_received.connect(weak=False)
+    def _touch(request: Any = None, **_: Any) -> None:
+        # The queue's own visibility timeout is long; a worker that dies before the first
+        # beat must not leave the message hidden for it.
+        if request is not None:
+            heartbeat.set_visibility(request, heartbeat.extend_to)
+
     @signals.worker_shutting_down.connect(weak=False)
-    def _release(sig: str = "", how: str = "", **_: Any) -> None:
+    def _shutdown(sig: str = "", how: str = "", **_: Any) -> None:
+        if how == "Cold":
+            released = heartbeat.release_all()
+            logger.warning("%s (cold shutdown): handed back %d messages", sig, released)
+            return
+        released = heartbeat.on_warm_shutdown()
+        logger.warning("%s (warm shutdown): handed back %d messages not started; running "
+                       "tasks may finish within %.0f s", sig, released,
+                       settings.shutdown_handback_seconds)
+        timer = threading.Timer(settings.shutdown_handback_seconds, _hand_back_running)
+        timer.daemon = True
+        timer.start()
+
+    def _hand_back_running() -> None:
+        """The warm shutdown ran out of time: hand the running messages back and shut
+        down cold, before the orchestrator kills the worker."""
         released = heartbeat.release_all()
-        logger.warning("%s (%s shutdown): released %d unfinished messages", sig, how, released)
+        logger.warning("warm shutdown deadline: handed back %d running messages; "
+                       "shutting down cold", released)
+        os.kill(os.getpid(), signal.SIGQUIT)

@@ -16,11 +16,18 @@ from graphnode.contract import TASK_ID_PATTERN, USER_ID_PATTERN
 from graphnode.settings import CommonSettings
 
 CHECKSUM_METADATA_KEY = "sha256"
+#: The object tag that lets the bucket's lifecycle expire a graph copy no current graph uses,
+#: after a grace period (topology.yaml ``superseded_expiration_days``).
+SUPERSEDED_TAG = {"Key": "graphnode-superseded", "Value": "true"}
 MISSING_KEY_CODES = {"NoSuchKey", "404", "AccessDenied", "403"}
 
 
 class PayloadError(RuntimeError):
     """A payload is missing or does not match its recorded checksum."""
+
+
+class PayloadMissing(PayloadError):
+    """A payload does not exist: expired, replaced, or never written."""
 
 
 def input_key(user_id: str, task_id: str, name: str = "input.json") -> str:
@@ -89,7 +96,8 @@ class PayloadStore:
             # AccessDenied rather than NoSuchKey.
             if exc.response["Error"]["Code"] not in MISSING_KEY_CODES:
                 raise
-            raise PayloadError(f"payload {key} does not exist (expired or never written)") from None
+            raise PayloadMissing(
+                f"payload {key} does not exist (expired or never written)") from None
         data = response["Body"].read()
         recorded = response.get("Metadata", {}).get(CHECKSUM_METADATA_KEY)
         actual = sha256_hex(data)
@@ -103,9 +111,21 @@ class PayloadStore:
         self.client.copy_object(Bucket=self.bucket, Key=target,
                                 CopySource={"Bucket": self.bucket, "Key": source})
 
-    def delete(self, keys: list[str]) -> None:
+    def mark_superseded(self, keys: list[str]) -> None:
+        """Tag objects for expiry; missing ones (never written, or gone) are skipped."""
+        from botocore.exceptions import ClientError
+
         for key in keys:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
+            try:
+                self.client.put_object_tagging(Bucket=self.bucket, Key=key,
+                                               Tagging={"TagSet": [SUPERSEDED_TAG]})
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+                    raise
+
+    def is_superseded(self, key: str) -> bool:
+        tags = self.client.get_object_tagging(Bucket=self.bucket, Key=key)["TagSet"]
+        return SUPERSEDED_TAG in tags
 
     def put_json(self, key: str, document: Any) -> str:
         data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()

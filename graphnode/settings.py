@@ -37,6 +37,17 @@ class CommonSettings(BaseSettings):
     # Both worker roles beat; a running message stays invisible for three beats, so this
     # must stay well under the shortest queue visibility timeout (graph-res: 60 s).
     visibility_heartbeat_seconds: float = 20.0
+    # A failed message comes back after this many seconds, doubling with each receive up to
+    # the maximum; five receives take about a minute and a quarter by default, not 25 min.
+    retry_backoff_seconds: float = 5.0
+    retry_backoff_max_seconds: float = 300.0
+    # On a warm shutdown (SIGTERM, e.g. a spot interruption's 2-minute notice) running tasks
+    # may finish for this long; then their messages go back to the queue and the worker
+    # shuts down cold, before the orchestrator's SIGKILL (terminationGracePeriodSeconds 120).
+    shutdown_handback_seconds: float = 100.0
+    # Every request task is bounded: past the soft limit the job FAILs with the reason; the
+    # hard limit (soft + 60 s) kills a task that ignores it.
+    task_soft_time_limit_seconds: int = 1800
 
     def queue_url(self, name: str) -> str:
         """The URL of a queue, explicit if configured, otherwise built like SQS builds it."""
@@ -94,3 +105,5 @@ class ResultWorkerSettings(CommonSettings):
 
     store_url: str = "sqlite:///graphnode.db"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # How often the outbox relay publishes events that Redis could not take at commit time.
+    outbox_relay_seconds: float = 2.0

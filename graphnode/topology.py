@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from graphnode.aws import aws_client
+from graphnode.payloads import SUPERSEDED_TAG
 from graphnode.settings import CommonSettings
 
 
@@ -35,6 +36,8 @@ class Topology:
     bucket: str
     expiration_days: int
     claim_check_prefixes: tuple[str, ...]
+    kept_graphs_prefix: str
+    superseded_expiration_days: int
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +58,8 @@ def load_topology() -> Topology:
     }
     bucket = raw["bucket"]
     return Topology(queues, bucket["name"], bucket["expiration_days"],
-                    tuple(bucket["claim_check_prefixes"]))
+                    tuple(bucket["claim_check_prefixes"]), bucket["kept_graphs_prefix"],
+                    bucket["superseded_expiration_days"])
 
 
 def provision(settings: CommonSettings, topology: Topology | None = None) -> dict[str, Any]:
@@ -114,6 +118,14 @@ def provision(settings: CommonSettings, topology: Topology | None = None) -> dic
                     "Expiration": {"Days": topology.expiration_days},
                 }
                 for prefix in topology.claim_check_prefixes
+            ] + [
+                {
+                    "ID": "expire-superseded-graphs",
+                    "Status": "Enabled",
+                    "Filter": {"And": {"Prefix": topology.kept_graphs_prefix,
+                                       "Tags": [SUPERSEDED_TAG]}},
+                    "Expiration": {"Days": topology.superseded_expiration_days},
+                }
             ]
         },
     )

@@ -15,6 +15,7 @@ from tasks.context import (
     gpu_settings,
     payload_store,
     put_outputs,
+    read_graph,
 )
 
 
@@ -36,12 +37,17 @@ def add_nodes(self: EnvelopeTask, envelope: Envelope, request: AddNodeRequest) -
 
     settings = gpu_settings()
     payloads = payload_store()
+    graph = read_graph(request.graphKey)
+    features = read_graph(request.featuresKey)
     with bad_input_fails_the_job():
         items = parse_input(payloads.get_json(request.inputKey, request.inputSha256))
-        graph = payloads.get_json(request.graphKey)
-        features = payloads.get_json(request.featuresKey)
+    self.progress("parsed", 0.1, f"{len(items)} items")
     existing = embeddings_in_node_order(graph, features)
-    new = embedder().encode([item_text(item) for item in items])
+    new = embedder().encode(
+        [item_text(item) for item in items],
+        progress=lambda done, total: self.progress("embedding", 0.1 + 0.6 * done / max(total, 1),
+                                                   f"{done}/{total} texts embedded"))
+    self.progress("joining", 0.75)
     with bad_input_fails_the_job():
         graph, vectors, assignments = add_to_graph(
             graph, existing, items, new,

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from graphnode.middleware import JobFailed
-from graphnode.payloads import PayloadError, PayloadStore, result_key
+from graphnode.payloads import PayloadError, PayloadMissing, PayloadStore, result_key
 from graphnode.settings import GpuWorkerSettings
 
 
@@ -53,6 +53,17 @@ def bad_input_fails_the_job() -> Iterator[None]:
         yield
     except (PayloadError, InputError) as exc:
         raise JobFailed(str(exc)) from exc
+
+
+def read_graph(key: str) -> Any:
+    """A stored graph that a request was made against. A graph replaced by a newer one is
+    kept for a grace period (topology.yaml), so a request in flight still finds it; past
+    that, the job fails with the reason rather than a bare missing key."""
+    try:
+        return payload_store().get_json(key)
+    except PayloadMissing:
+        raise JobFailed("the graph changed: the graph this request was made against was "
+                        "replaced and has expired; send the request again") from None
 
 
 def put_outputs(user_id: str, task_id: str, documents: dict[str, Any]) -> dict[str, str]:

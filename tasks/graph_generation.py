@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from graphnode.celery_app import celery_app
@@ -12,7 +10,6 @@ from graphnode.contract import (
     GraphGenerationRequest,
     GraphGenerationResult,
     JobStatus,
-    Progress,
     TaskType,
 )
 from graphnode.middleware import EnvelopeTask
@@ -24,27 +21,6 @@ from tasks.context import (
     put_outputs,
     text_generator,
 )
-
-#: Progress messages are throttled: each one is an SQS send and an SSE event.
-MIN_PROGRESS_INTERVAL_SECONDS = 0.5
-
-
-def progress_reporter(task: EnvelopeTask, task_id: str, user_id: str) -> Callable[..., None]:
-    """A ``report(stage, fraction, message=None)`` that sends GRAPH_GENERATION_PROGRESS."""
-    last = {"at": 0.0, "fraction": -1.0}
-
-    def report(stage: str, fraction: float, message: str | None = None) -> None:
-        now = time.monotonic()
-        if fraction <= last["fraction"]:
-            return
-        if now - last["at"] < MIN_PROGRESS_INTERVAL_SECONDS and fraction < 1.0:
-            return
-        last.update(at=now, fraction=fraction)
-        payload = Progress(userId=user_id, stage=stage, progress=round(fraction, 4),
-                           message=message)
-        task.send(TaskType.GRAPH_GENERATION_PROGRESS, task_id, payload)
-
-    return report
 
 
 def apply_llm_labels(graph: dict[str, Any], generator: Any) -> None:
@@ -77,8 +53,7 @@ def generate_graph(self: EnvelopeTask, envelope: Envelope, request: GraphGenerat
     from tasks.pipeline.sources import parse_input
 
     settings = gpu_settings()
-    report = progress_reporter(self, envelope.taskId, request.userId)
-    report("started", 0.01)
+    report = self.progress
     with bad_input_fails_the_job():
         items = parse_input(payload_store().get_json(request.inputKey, request.inputSha256))
     report("parsed", 0.03, f"{len(items)} items")

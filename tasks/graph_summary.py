@@ -11,7 +11,7 @@ from graphnode.contract import (
     TaskType,
 )
 from graphnode.middleware import EnvelopeTask
-from tasks.context import bad_input_fails_the_job, payload_store, put_outputs, text_generator
+from tasks.context import bad_input_fails_the_job, put_outputs, read_graph, text_generator
 
 
 @celery_app.task(name=TaskType.GRAPH_SUMMARY_REQUEST.value, base=EnvelopeTask, bind=True)
@@ -19,8 +19,9 @@ def summarize(self: EnvelopeTask, envelope: Envelope, request: GraphSummaryReque
     from tasks.pipeline.summary import summarize_graph
 
     generator = text_generator()
+    graph = read_graph(request.graphKey)
+    self.progress("summarizing", 0.2, f"{len(graph.get('nodes', []))} nodes")
     with bad_input_fails_the_job():
-        graph = payload_store().get_json(request.graphKey)
         summary = summarize_graph(graph, describe=generator.generate if generator else None)
     keys = put_outputs(request.userId, envelope.taskId, {"summary": summary})
     overview = summary["overview"]

@@ -21,8 +21,11 @@ def ingest(self: EnvelopeTask, envelope: Envelope, request: MicroscopeIngestRequ
 
     with bad_input_fails_the_job():
         raw = payload_store().get_bytes(request.inputKey, request.inputSha256)
+        self.progress("extracting text", 0.05)
         chunks = chunk_document(extract_document_text(raw, request.fileName))
+    self.progress("extracting entities", 0.2, f"{len(chunks)} chunks")
     graph = extract_graph(chunks, generator=text_generator())
+    self.progress("storing", 0.95)
     graph["document"] = {"documentId": request.documentId, "fileName": request.fileName}
     keys = put_outputs(request.userId, envelope.taskId, {"graph": graph})
     self.send(TaskType.MICROSCOPE_INGEST_RESULT, envelope.taskId, MicroscopeIngestResult(

@@ -18,11 +18,15 @@ class ResultContext:
     events: EventPublisher
 
 
-@lru_cache(maxsize=1)
-def result_context() -> ResultContext:
+def build_result_context() -> ResultContext:
     settings = ResultWorkerSettings()
     return ResultContext(
         store=open_store(settings.store_url),
         payloads=PayloadStore(settings),
         events=EventPublisher(settings.redis_url),
     )
+
+
+@lru_cache(maxsize=1)
+def result_context() -> ResultContext:
+    return build_result_context()

@@ -1,13 +1,17 @@
-"""Handlers of GRAPH_GENERATION_PROGRESS and GRAPH_GENERATION_RESULT."""
+"""Handlers of GRAPH_GENERATION_RESULT and of the progress of every job type."""
 
 from __future__ import annotations
+
+import logging
 
 from graphnode.celery_app import celery_app
 from graphnode.contract import Envelope, GraphGenerationResult, Progress, TaskType
 from graphnode.middleware import EnvelopeTask
 from graphnode.stores import ResultKind
 from workers.context import result_context
-from workers.results import ResultHandler, notify_final, owned_job, persist_result
+from workers.results import ResultHandler, end_job, owned_job
+
+logger = logging.getLogger(__name__)
 
 
 @celery_app.task(name=TaskType.GRAPH_GENERATION_PROGRESS.value, base=EnvelopeTask, bind=True)
@@ -15,18 +19,22 @@ def on_progress(self: EnvelopeTask, envelope: Envelope, progress: Progress) -> N
     if owned_job(envelope, progress.userId) is None:
         return
     ctx = result_context()
-    # Only a step forward is published, so a redelivered progress message stays silent.
-    if ctx.store.record_progress(envelope.taskId, progress.stage, progress.progress):
+    # Only a step forward (or a new attempt) is published, so a redelivery stays silent.
+    if not ctx.store.record_progress(envelope.taskId, progress.stage, progress.progress,
+                                     progress.attempt):
+        return
+    try:
         ctx.events.publish(progress.userId, "progress", {
             "taskId": envelope.taskId,
             "stage": progress.stage,
             "progress": progress.progress,
+            "attempt": progress.attempt,
             "message": progress.message,
         })
+    except Exception as exc:  # progress is best effort; the job state is stored
+        logger.warning("progress event of %s not published: %s", envelope.taskId, exc)
 
 
 @celery_app.task(name=TaskType.GRAPH_GENERATION_RESULT.value, base=ResultHandler, bind=True)
 def on_result(self: ResultHandler, envelope: Envelope, result: GraphGenerationResult) -> None:
-    persisted = persist_result(envelope, result, {ResultKind.GRAPH: "graph"})
-    if persisted:
-        notify_final(persisted[0], graphUrl="/v1/graphs/me")
+    end_job(envelope, result, {ResultKind.GRAPH: "graph"})

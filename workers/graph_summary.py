@@ -5,11 +5,9 @@ from __future__ import annotations
 from graphnode.celery_app import celery_app
 from graphnode.contract import Envelope, GraphSummaryResult, TaskType
 from graphnode.stores import ResultKind
-from workers.results import ResultHandler, notify_final, persist_result
+from workers.results import ResultHandler, end_job
 
 
 @celery_app.task(name=TaskType.GRAPH_SUMMARY_RESULT.value, base=ResultHandler, bind=True)
 def on_summary(self: ResultHandler, envelope: Envelope, result: GraphSummaryResult) -> None:
-    persisted = persist_result(envelope, result, {ResultKind.SUMMARY: "summary"})
-    if persisted:
-        notify_final(persisted[0], summaryUrl="/v1/graphs/me/summary")
+    end_job(envelope, result, {ResultKind.SUMMARY: "summary"})

@@ -1,8 +1,10 @@
-"""What every result handler does: persist once by taskId, then notify once.
+"""What every result handler does: end the job once by taskId, then announce it.
 
-A redelivered message finds the job final and changes nothing; the final SSE event is
-sent until the store records that it went out (a crash between the two repeats the event,
-never loses it).
+A handler reads the result's documents from S3 and commits them with the job's final state
+and its event in one store transaction (``Store.commit``). What follows the commit is
+idempotent and runs on every delivery, so a crash right after the commit is finished by
+the redelivered message: superseded graph copies are marked for expiry, and the outbox is
+published (``workers.outbox``), deduplicated in Redis, so an event goes out once.
 """
 
 from __future__ import annotations
@@ -10,13 +12,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from graphnode.contract import Envelope, JobStatus, parse_envelope
+from graphnode.contract import Envelope, FailureKind, JobStatus, TaskType, parse_envelope
+from graphnode.lifecycle import may_end, workspace_event
 from graphnode.middleware import EnvelopeTask
 from graphnode.payloads import graph_key
-from graphnode.stores import Job, ResultKind
+from graphnode.stores import Job, Outcome, ResultKind
 from workers.context import result_context
+from workers.outbox import publish_pending
 
 logger = logging.getLogger(__name__)
+
+#: The outputs of a graph job that later jobs read: add-node needs both, summary the graph.
+KEPT_GRAPH_OUTPUTS = ("graph", "features")
+#: Jobs whose graph, once committed, becomes the user's current graph.
+GRAPH_JOBS = frozenset({TaskType.GRAPH_GENERATION_REQUEST, TaskType.ADD_NODE_REQUEST})
 
 
 def owned_job(envelope: Envelope, user_id: str) -> Job | None:
@@ -31,79 +40,81 @@ def owned_job(envelope: Envelope, user_id: str) -> Job | None:
 
 
 class ResultHandler(EnvelopeTask):
-    """Base of the result handlers."""
+    """Base of the result handlers: short tasks (fetch from S3, commit, publish)."""
 
     abstract = True
+    soft_time_limit = 120
+    time_limit = 180
 
     def give_up(self, envelope: Any, error: str) -> None:
-        """A result that could not be persisted in five tries ends its job FAILED here (the
-        message itself waits in the DLQ, to be re-driven once the cause is fixed)."""
+        """A result that could not be persisted in five tries ends its job FAILED, marked
+        revivable: the message waits in the DLQ, and re-driven once the cause is fixed, it
+        completes the job after all."""
         parsed, result = parse_envelope(envelope)
         if owned_job(parsed, result.userId) is None:
             return
-        ctx = result_context()
-        if ctx.store.finish_job(parsed.taskId, JobStatus.FAILED,
-                                error=f"the result could not be stored: {error}"):
-            notify_final(ctx.store.get_job(parsed.taskId))  # type: ignore[arg-type]
+        committed = result_context().store.commit(Outcome(
+            taskId=parsed.taskId, status=JobStatus.FAILED,
+            failure=FailureKind.RESULT_NOT_STORED,
+            error=f"the result could not be stored: {error}"[:4000],
+        ))
+        if committed is not None:
+            after_commit(committed.job)
 
 
-def persist_result(envelope: Envelope, result: Any, outputs: dict[ResultKind, str],
-                   scope: str = "") -> tuple[Job, bool] | None:
-    """Store the result documents, then the job's final state; (job, whether this delivery
-    ended it). ``outputs`` maps each kind to store to the result's output name."""
+def end_job(envelope: Envelope, result: Any, outputs: dict[ResultKind, str],
+            scope: str = "", base_graph: str | None = None) -> Job | None:
+    """Commit a result: the documents named by ``outputs`` (kind to output name) and the
+    job's final state. The job as it now is, or None if the message can never apply."""
     job = owned_job(envelope, result.userId)
     if job is None:
         return None
     ctx = result_context()
     output_keys = result.outputKeys
-    if result.status == JobStatus.COMPLETED and not job.status.is_final:
-        if ResultKind.GRAPH in outputs:
+    documents: dict[ResultKind, Any] = {}
+    completes = result.status == JobStatus.COMPLETED
+    if completes and may_end(job.status, job.failure, JobStatus.COMPLETED):
+        if job.taskType in GRAPH_JOBS:
             output_keys = keep_graph_outputs(result.userId, envelope.taskId, output_keys)
-        for kind, output in outputs.items():
-            document = ctx.payloads.get_json(output_keys[output])
-            ctx.store.save_result(result.userId, envelope.taskId, kind, document, scope)
-    changed = ctx.store.finish_job(envelope.taskId, result.status, output_keys=output_keys,
-                                   stats=result.stats, error=result.error)
-    final = ctx.store.get_job(envelope.taskId)
-    assert final is not None
-    return final, changed
-
-
-#: The outputs of a graph job that later jobs read: add-node needs both, summary the graph.
-KEPT_GRAPH_OUTPUTS = ("graph", "features")
+        documents = {kind: ctx.payloads.get_json(output_keys[name])
+                     for kind, name in outputs.items()}
+    committed = ctx.store.commit(Outcome(
+        taskId=envelope.taskId, status=result.status, outputKeys=output_keys,
+        stats=result.stats, error=result.error, failure=result.failure, results=documents,
+        scope=scope, becomesCurrentGraph=completes and job.taskType in GRAPH_JOBS,
+        baseGraphTaskId=base_graph,
+    ))
+    if committed is None:
+        raise RuntimeError(f"job {envelope.taskId} disappeared from the store while its "
+                           "result was committed")
+    after_commit(committed.job)
+    return committed.job
 
 
 def keep_graph_outputs(user_id: str, task_id: str, output_keys: dict[str, str]) -> dict[str, str]:
-    """Copy a new current graph out of the expiring claim checks (``graphs/``, kept) and drop
-    the copies of the graph it replaces; the job's output keys, now pointing at the copies.
-
-    Copying is idempotent, so a redelivery that finds the copies made changes nothing.
-    """
+    """Copy a new graph out of the expiring claim checks into ``graphs/``, where the current
+    graph is kept; the job's output keys, pointing at the copies. Idempotent."""
     ctx = result_context()
     kept = dict(output_keys)
     for name in KEPT_GRAPH_OUTPUTS:
         kept[name] = graph_key(user_id, task_id, f"{name}.json")
         ctx.payloads.copy(output_keys[name], kept[name])
-    previous = ctx.store.latest_result(user_id, ResultKind.GRAPH)
-    previous_job = ctx.store.get_job(previous.taskId) if previous else None
-    if previous_job is not None and previous_job.taskId != task_id:
-        ctx.payloads.delete([previous_job.outputKeys[name] for name in KEPT_GRAPH_OUTPUTS
-                             if previous_job.outputKeys.get(name, "").startswith("graphs/")])
     return kept
 
 
-def notify_final(job: Job, **extra: Any) -> None:
-    """Publish the job's ``completed`` or ``failed`` event unless it already went out."""
-    if job.notified:
-        return
+def after_commit(job: Job) -> None:
+    """What follows a commit, on every delivery: graph copies that no current graph uses
+    expire after a grace period (requests already sent against them still find them),
+    a finished workspace is announced, and the outbox is published."""
     ctx = result_context()
-    event = "completed" if job.status == JobStatus.COMPLETED else "failed"
-    ctx.events.publish(job.userId, event, {
-        "taskId": job.taskId,
-        "taskType": job.taskType.value,
-        "status": job.status.value,
-        "stats": job.stats,
-        "error": job.error,
-        **extra,
-    })
-    ctx.store.mark_notified(job.taskId)
+    if job.taskType in GRAPH_JOBS and job.status.is_final:
+        unused = job.supersedes if job.status == JobStatus.COMPLETED else job.taskId
+        if unused:
+            ctx.payloads.mark_superseded([graph_key(job.userId, unused, f"{name}.json")
+                                          for name in KEPT_GRAPH_OUTPUTS])
+    if job.taskType == TaskType.MICROSCOPE_INGEST_REQUEST and job.scope:
+        event = workspace_event(job.userId, job.scope,
+                                ctx.store.jobs_in_scope(job.userId, job.scope))
+        if event is not None:
+            ctx.store.add_event(event)
+    publish_pending(ctx)

@@ -42,7 +42,9 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
         settings=settings,
         store=store or open_store(settings.store_url),
         payloads=PayloadStore(settings),
-        redis=redis.Redis.from_url(settings.redis_url),
+        # Bounded waits: a frozen Redis costs one request a 503, never a stuck worker.
+        redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5,
+                                   socket_connect_timeout=2),
     )
     errors.register(app)
     app.register_blueprint(graphs.blueprint)

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request, stream_with_context
 from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
-from graphnode.events import stream_events
+from graphnode.events import open_event_stream
 
 EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
@@ -23,7 +23,15 @@ def stream() -> Response:
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("lastEventId")
     if last_event_id and not EVENT_ID.fullmatch(last_event_id):
         raise ApiError(400, "invalid_last_event_id", "Last-Event-ID must look like 1700000000000-0")
-    frames = stream_events(svc.redis, user_id, last_event_id, svc.settings.sse_keepalive_seconds)
+    import redis
+
+    try:
+        frames = open_event_stream(svc.redis, user_id, last_event_id,
+                                   svc.settings.sse_keepalive_seconds)
+    except redis.RedisError as exc:
+        raise ApiError(503, "events_unavailable",
+                       f"the event stream is unavailable ({type(exc).__name__}); "
+                       "retry with Last-Event-ID") from None
     return Response(
         stream_with_context(frames),
         mimetype="text/event-stream",

@@ -72,10 +72,12 @@ def generate() -> ResponseReturnValue:
 
 
 def _current_graph(user_id: str) -> tuple[StoredResult, dict[str, str]]:
-    """The caller's latest graph and the S3 keys its job wrote."""
+    """The caller's current graph and the S3 keys its job wrote: the graph of a COMPLETED
+    job, committed together with its outputs (``Store.commit``)."""
     svc = services()
-    stored = svc.store.latest_result(user_id, ResultKind.GRAPH)
-    job = svc.store.get_job(stored.taskId) if stored else None
+    task_id = svc.store.current_graph(user_id)
+    stored = svc.store.get_result(task_id, ResultKind.GRAPH) if task_id else None
+    job = svc.store.get_job(task_id) if task_id else None
     if stored is None or job is None:
         raise ApiError(404, "not_found", "no graph yet: POST /v1/graphs/generate first")
     return stored, job.outputKeys

@@ -12,10 +12,10 @@ from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.celery_app import celery_app
-from graphnode.contract import PAYLOAD_MODELS, JobStatus, TaskType
+from graphnode.contract import PAYLOAD_MODELS, FailureKind, JobStatus, TaskType
 from graphnode.middleware import send_message
 from graphnode.payloads import input_key
-from graphnode.stores import Job, ResultKind
+from graphnode.stores import Job, Outcome, ResultKind
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
@@ -31,10 +31,12 @@ def job_view(job: Job) -> dict[str, Any]:
         "status": job.status.value,
         "stage": job.stage,
         "progress": job.progress,
+        "attempts": job.attempts,
         "stats": job.stats,
         "scope": job.scope,
         "fileName": job.fileName,
         "error": job.error,
+        "failure": job.failure.value if job.failure else None,
         "createdAt": job.createdAt.isoformat(),
         "updatedAt": job.updatedAt.isoformat(),
     }
@@ -88,7 +90,9 @@ def accept_job(
     try:
         send_message(celery_app, task_type, task_id, payload)
     except Exception as exc:
-        svc.store.finish_job(task_id, JobStatus.FAILED, error=f"could not enqueue: {exc}")
+        svc.store.commit(Outcome(taskId=task_id, status=JobStatus.FAILED,
+                                 failure=FailureKind.NOT_ENQUEUED,
+                                 error=f"could not enqueue: {exc}"))
         raise ApiError(503, "queue_unavailable",
                        "the job queue is unavailable; retry later") from exc
     status_url = url_for("jobs.get_job", task_id=task_id)

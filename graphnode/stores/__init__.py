@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from graphnode.stores.base import Job, JobExistsError, ResultKind, Store, StoredResult
+from graphnode.stores.base import (
+    Committed,
+    Job,
+    JobExistsError,
+    Outcome,
+    ResultKind,
+    Store,
+    StoredResult,
+)
 
-__all__ = ["Job", "JobExistsError", "ResultKind", "Store", "StoredResult", "open_store"]
+__all__ = ["Committed", "Job", "JobExistsError", "Outcome", "ResultKind", "Store",
+           "StoredResult", "open_store"]
 
 
 def open_store(url: str) -> Store:

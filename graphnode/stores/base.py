@@ -1,8 +1,10 @@
 """The store port: jobs and their results, behind a small interface, one adapter per database.
 
 Every write that a result handler makes is conditional, so that a redelivered message
-changes nothing: a final job state is never overwritten, progress never goes backwards,
-and a result is inserted once per taskId and kind.
+changes nothing: a job ends once (``graphnode.lifecycle.may_end``), progress never goes
+backwards, and a result is inserted once per taskId and kind. How a job ends is one
+transaction (``Store.commit``): its results, the user's current graph, its final state and
+the event that announces it (the outbox) are written together or not at all.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from graphnode.contract import JobStatus, TaskType
+from graphnode.contract import FailureKind, JobStatus, TaskType
+from graphnode.lifecycle import OutboxEvent, final_event, may_end
 
 
 def utcnow() -> datetime:
@@ -34,7 +37,9 @@ class Job(BaseModel):
     outputKeys: dict[str, str] = Field(default_factory=dict)
     stats: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
-    notified: bool = False
+    failure: FailureKind | None = None
+    attempts: int = 0  # receives of the request that reported progress
+    supersedes: str | None = None  # the graph job this one replaced as the current graph
     createdAt: datetime = Field(default_factory=utcnow)
     updatedAt: datetime = Field(default_factory=utcnow)
 
@@ -46,7 +51,6 @@ class ResultKind(StrEnum):
     SUMMARY = "summary"
     ADDED_NODES = "added-nodes"
     DOCUMENT_GRAPH = "document-graph"
-    WORKSPACE_NOTICE = "workspace-notice"  # a workspace.completed event that went out
 
 
 class StoredResult(BaseModel):
@@ -58,21 +62,55 @@ class StoredResult(BaseModel):
     createdAt: datetime
 
 
-def final_changes(
-    status: JobStatus,
-    output_keys: dict[str, str] | None,
-    stats: dict[str, Any] | None,
-    error: str | None,
-) -> dict[str, Any]:
-    """The fields a final state sets, the same for every adapter."""
-    if not status.is_final:
-        raise ValueError(f"{status} is not a final status")
+class Outcome(BaseModel):
+    """How a job ends: what ``Store.commit`` writes in one transaction."""
+
+    taskId: str
+    status: JobStatus
+    outputKeys: dict[str, str] = Field(default_factory=dict)
+    stats: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    failure: FailureKind | None = None
+    results: dict[ResultKind, Any] = Field(default_factory=dict)  # stored if COMPLETED
+    scope: str = ""
+    #: The job's graph becomes the user's current graph ...
+    becomesCurrentGraph: bool = False
+    #: ... but only if the current graph is still this one (add-node's optimistic check).
+    baseGraphTaskId: str | None = None
+
+
+class Committed(BaseModel):
+    job: Job
+    changed: bool  # False: the job had already ended (a redelivery), nothing was written
+
+
+def resolve(job: Job, outcome: Outcome, current_graph: str | None) -> Outcome | None:
+    """The outcome to write, given the job and the user's current graph read in the same
+    transaction; None if the job may not end (again)."""
+    if not may_end(job.status, job.failure, outcome.status):
+        return None
+    if (outcome.status == JobStatus.COMPLETED and outcome.baseGraphTaskId is not None
+            and current_graph != outcome.baseGraphTaskId):
+        return Outcome(
+            taskId=outcome.taskId, status=JobStatus.FAILED, failure=FailureKind.GRAPH_CHANGED,
+            error=f"the graph changed while nodes were added (now {current_graph}, was "
+                  f"{outcome.baseGraphTaskId}); add them again",
+        )
+    return outcome
+
+
+def ended(job: Job, outcome: Outcome, current_graph: str | None) -> tuple[Job, OutboxEvent]:
+    """The job as ``outcome`` leaves it, and the event that announces it."""
     changes: dict[str, Any] = {
-        "status": status, "outputKeys": output_keys or {}, "stats": stats or {}, "error": error,
+        "status": outcome.status, "outputKeys": outcome.outputKeys, "stats": outcome.stats,
+        "error": outcome.error, "failure": outcome.failure, "updatedAt": utcnow(),
     }
-    if status == JobStatus.COMPLETED:
-        changes.update(progress=1.0, stage="done")
-    return changes
+    if outcome.status == JobStatus.COMPLETED:
+        changes.update(progress=1.0, stage="done", error=None, failure=None)
+        if outcome.becomesCurrentGraph and current_graph != job.taskId:
+            changes["supersedes"] = current_graph
+    final = job.model_copy(update=changes)
+    return final, final_event(final)
 
 
 class JobExistsError(RuntimeError):
@@ -90,40 +128,40 @@ class Store(ABC):
     def get_job(self, task_id: str) -> Job | None: ...
 
     @abstractmethod
-    def record_progress(self, task_id: str, stage: str, progress: float) -> bool:
-        """Move a running job forward; False if it is final or already further along."""
+    def record_progress(self, task_id: str, stage: str, progress: float, attempt: int = 1) -> bool:
+        """Move a running job forward; a later attempt restarts its progress. False if the
+        job is final, the report is of an older attempt, or not further along."""
 
     @abstractmethod
-    def finish_job(
-        self,
-        task_id: str,
-        status: JobStatus,
-        *,
-        output_keys: dict[str, str] | None = None,
-        stats: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> bool:
-        """Set the final state once; False (and no change) if the job already ended."""
-
-    @abstractmethod
-    def mark_notified(self, task_id: str) -> None:
-        """Remember that the final SSE event went out, so a redelivery does not repeat it."""
+    def commit(self, outcome: Outcome) -> Committed | None:
+        """End a job in one transaction (results, current graph, final state, its event in
+        the outbox), if ``lifecycle.may_end`` allows; None for an unknown job."""
 
     @abstractmethod
     def jobs_in_scope(self, user_id: str, scope: str) -> list[Job]:
         """A user's jobs of one scope (a workspace's documents), oldest first."""
 
     @abstractmethod
-    def save_result(self, user_id: str, task_id: str, kind: ResultKind, document: Any,
-                    scope: str = "") -> bool:
-        """Insert a result of a job once per kind; False (and no change) if already stored."""
+    def current_graph(self, user_id: str) -> str | None:
+        """The taskId of the user's current graph: always a COMPLETED job with its outputs."""
+
+    @abstractmethod
+    def add_event(self, event: OutboxEvent) -> bool:
+        """Put an event in the outbox once by ``eventId``; False if it was already there."""
+
+    @abstractmethod
+    def pending_events(self, limit: int = 100) -> list[OutboxEvent]:
+        """Events committed but not yet published, oldest first."""
+
+    @abstractmethod
+    def mark_event_sent(self, event_id: str) -> None: ...
 
     @abstractmethod
     def get_result(self, task_id: str, kind: ResultKind) -> StoredResult | None: ...
 
     @abstractmethod
     def latest_result(self, user_id: str, kind: ResultKind, scope: str = "") -> StoredResult | None:
-        """The newest result of a kind, e.g. the user's current graph."""
+        """The newest result of a kind (the latest summary)."""
 
     @abstractmethod
     def results_in_scope(self, user_id: str, kind: ResultKind, scope: str) -> list[StoredResult]:

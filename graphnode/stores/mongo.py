@@ -1,4 +1,6 @@
-"""MongoDB adapter: the production store. Conditional updates make handlers idempotent."""
+"""MongoDB adapter: the production store. Conditional updates make handlers idempotent, and a
+job ends in one multi-document transaction (MongoDB needs a replica set for that, which
+every production deployment, Atlas included, is)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,17 @@ import time
 from typing import Any
 
 from graphnode.contract import JobStatus
+from graphnode.lifecycle import OutboxEvent
 from graphnode.stores.base import (
+    Committed,
     Job,
     JobExistsError,
+    Outcome,
     ResultKind,
     Store,
     StoredResult,
-    final_changes,
+    ended,
+    resolve,
     utcnow,
 )
 
@@ -37,8 +43,11 @@ class MongoStore(Store):
         db = client[database] if database else client.get_default_database("graphnode")
         self.jobs = db["jobs"]
         self.results = db["results"]
+        self.current_graphs = db["current_graphs"]
+        self.outbox = db["outbox"]
         self.jobs.create_index([("userId", 1), ("scope", 1), ("createdAt", 1)])
         self.results.create_index([("userId", 1), ("kind", 1), ("scope", 1), *NEWEST_FIRST])
+        self.outbox.create_index([("sentAt", 1), ("createdAt", 1)])
 
     def create_job(self, job: Job) -> None:
         from pymongo.errors import DuplicateKeyError
@@ -52,47 +61,83 @@ class MongoStore(Store):
         document = self.jobs.find_one({"_id": task_id})
         return Job.model_validate(document) if document else None
 
-    def _update(self, query: dict[str, Any], changes: dict[str, Any]) -> bool:
-        result = self.jobs.update_one(query, {"$set": {**_plain(changes), "updatedAt": utcnow()}})
+    def record_progress(self, task_id: str, stage: str, progress: float, attempt: int = 1) -> bool:
+        result = self.jobs.update_one(
+            {"_id": task_id, "status": {"$nin": FINAL}, "$or": [
+                {"attempts": {"$lt": attempt}},
+                {"attempts": attempt, "progress": {"$lt": progress}},
+            ]},
+            {"$set": {"status": JobStatus.RUNNING.value, "stage": stage, "progress": progress,
+                      "attempts": attempt, "updatedAt": utcnow()}},
+        )
         return result.modified_count == 1
 
-    def record_progress(self, task_id: str, stage: str, progress: float) -> bool:
-        return self._update(
-            {"_id": task_id, "status": {"$nin": FINAL}, "progress": {"$lt": progress}},
-            {"status": JobStatus.RUNNING, "stage": stage, "progress": progress},
-        )
+    def commit(self, outcome: Outcome) -> Committed | None:
+        with self._client.start_session() as session:
+            return session.with_transaction(lambda s: self._commit(outcome, s))
 
-    def finish_job(
-        self,
-        task_id: str,
-        status: JobStatus,
-        *,
-        output_keys: dict[str, str] | None = None,
-        stats: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> bool:
-        return self._update(
-            {"_id": task_id, "status": {"$nin": FINAL}},
-            final_changes(status, output_keys, stats, error),
-        )
+    def _commit(self, outcome: Outcome, session: Any) -> Committed | None:
+        document = self.jobs.find_one({"_id": outcome.taskId}, session=session)
+        if document is None:
+            return None
+        job = Job.model_validate(document)
+        current = self._current_graph(job.userId, session)
+        effective = resolve(job, outcome, current)
+        if effective is None:
+            return Committed(job=job, changed=False)
+        final, event = ended(job, effective, current)
+        if final.status == JobStatus.COMPLETED:
+            for kind, result in effective.results.items():
+                self.results.update_one(
+                    {"_id": f"{kind.value}:{job.taskId}"},
+                    {"$setOnInsert": {"taskId": job.taskId, "userId": job.userId,
+                                      "kind": kind.value, "scope": effective.scope,
+                                      "document": result, "createdAt": utcnow(),
+                                      "insertedNs": time.time_ns()}},
+                    upsert=True, session=session,
+                )
+            if effective.becomesCurrentGraph:
+                # A write to the one document all graph jobs of a user touch: concurrent
+                # commits conflict here, and the transaction retries on the winner's state.
+                self.current_graphs.update_one({"_id": job.userId},
+                                               {"$set": {"taskId": job.taskId}},
+                                               upsert=True, session=session)
+        # The status in the filter makes a concurrent ending of the same job conflict.
+        self.jobs.update_one({"_id": job.taskId, "status": job.status.value},
+                             {"$set": _plain(final.model_dump())},
+                             session=session)
+        self._insert_event(event, session)
+        return Committed(job=final, changed=True)
 
-    def mark_notified(self, task_id: str) -> None:
-        self._update({"_id": task_id, "notified": False}, {"notified": True})
+    def _current_graph(self, user_id: str, session: Any = None) -> str | None:
+        document = self.current_graphs.find_one({"_id": user_id}, session=session)
+        return document["taskId"] if document else None
+
+    def current_graph(self, user_id: str) -> str | None:
+        return self._current_graph(user_id)
+
+    def _insert_event(self, event: OutboxEvent, session: Any = None) -> bool:
+        result = self.outbox.update_one(
+            {"_id": event.eventId},
+            {"$setOnInsert": {**event.model_dump(), "createdAt": utcnow(),
+                              "insertedNs": time.time_ns(), "sentAt": None}},
+            upsert=True, session=session,
+        )
+        return result.upserted_id is not None
+
+    def add_event(self, event: OutboxEvent) -> bool:
+        return self._insert_event(event)
+
+    def pending_events(self, limit: int = 100) -> list[OutboxEvent]:
+        cursor = self.outbox.find({"sentAt": None}, sort=OLDEST_FIRST, limit=limit)
+        return [OutboxEvent.model_validate(document) for document in cursor]
+
+    def mark_event_sent(self, event_id: str) -> None:
+        self.outbox.update_one({"_id": event_id, "sentAt": None}, {"$set": {"sentAt": utcnow()}})
 
     def jobs_in_scope(self, user_id: str, scope: str) -> list[Job]:
         cursor = self.jobs.find({"userId": user_id, "scope": scope}, sort=[("createdAt", 1)])
         return [Job.model_validate(document) for document in cursor]
-
-    def save_result(self, user_id: str, task_id: str, kind: ResultKind, document: Any,
-                    scope: str = "") -> bool:
-        result = self.results.update_one(
-            {"_id": f"{kind.value}:{task_id}"},
-            {"$setOnInsert": {"taskId": task_id, "userId": user_id, "kind": kind.value,
-                              "scope": scope, "document": document, "createdAt": utcnow(),
-                              "insertedNs": time.time_ns()}},
-            upsert=True,
-        )
-        return result.upserted_id is not None
 
     @staticmethod
     def _to_result(document: dict[str, Any]) -> StoredResult:

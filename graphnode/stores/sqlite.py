@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from graphnode.contract import JobStatus
+from graphnode.lifecycle import OutboxEvent
 from graphnode.stores.base import (
+    Committed,
     Job,
     JobExistsError,
+    Outcome,
     ResultKind,
     Store,
     StoredResult,
-    final_changes,
+    ended,
+    resolve,
     utcnow,
 )
 
@@ -39,6 +43,17 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (task_id, kind)
 );
 CREATE INDEX IF NOT EXISTS results_by_user ON results (user_id, kind, scope, created_at);
+CREATE TABLE IF NOT EXISTS current_graphs (
+    user_id TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    event_id TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at) WHERE sent_at IS NULL;
 """
 
 
@@ -90,41 +105,79 @@ class SQLiteStore(Store):
         row = db.execute("SELECT document FROM jobs WHERE task_id = ?", (task_id,)).fetchone()
         return Job.model_validate_json(row[0]) if row else None
 
-    def _update(self, task_id: str, allowed: Any, **changes: Any) -> bool:
-        """Apply ``changes`` inside one transaction if ``allowed(job)`` says so."""
+    def record_progress(self, task_id: str, stage: str, progress: float, attempt: int = 1) -> bool:
         with self._connect(write=True) as db:
             job = self._read_job(db, task_id)
-            if job is None or not allowed(job):
+            if job is None or job.status.is_final or attempt < job.attempts or (
+                    attempt == job.attempts and progress <= job.progress):
                 return False
-            updated = job.model_copy(update={**changes, "updatedAt": utcnow()})
-            db.execute("UPDATE jobs SET document = ? WHERE task_id = ?",
-                       (updated.model_dump_json(), task_id))
+            self._write_job(db, job.model_copy(update={
+                "status": JobStatus.RUNNING, "stage": stage, "progress": progress,
+                "attempts": attempt, "updatedAt": utcnow()}))
             return True
 
-    def record_progress(self, task_id: str, stage: str, progress: float) -> bool:
-        return self._update(
-            task_id,
-            lambda job: not job.status.is_final and progress > job.progress,
-            status=JobStatus.RUNNING, stage=stage, progress=progress,
-        )
+    @staticmethod
+    def _write_job(db: sqlite3.Connection, job: Job) -> None:
+        db.execute("UPDATE jobs SET document = ? WHERE task_id = ?",
+                   (job.model_dump_json(), job.taskId))
 
-    def finish_job(
-        self,
-        task_id: str,
-        status: JobStatus,
-        *,
-        output_keys: dict[str, str] | None = None,
-        stats: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> bool:
-        return self._update(
-            task_id,
-            lambda job: not job.status.is_final,
-            **final_changes(status, output_keys, stats, error),
-        )
+    def commit(self, outcome: Outcome) -> Committed | None:
+        with self._connect(write=True) as db:
+            job = self._read_job(db, outcome.taskId)
+            if job is None:
+                return None
+            current = self._current_graph(db, job.userId)
+            effective = resolve(job, outcome, current)
+            if effective is None:
+                return Committed(job=job, changed=False)
+            final, event = ended(job, effective, current)
+            if final.status == JobStatus.COMPLETED:
+                for kind, document in effective.results.items():
+                    db.execute(
+                        "INSERT OR IGNORE INTO results"
+                        f" ({self._RESULT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                        (job.taskId, job.userId, kind.value, effective.scope,
+                         json.dumps(document), utcnow().isoformat()),
+                    )
+                if effective.becomesCurrentGraph:
+                    db.execute("INSERT OR REPLACE INTO current_graphs (user_id, task_id)"
+                               " VALUES (?, ?)", (job.userId, job.taskId))
+            self._write_job(db, final)
+            self._insert_event(db, event)
+            return Committed(job=final, changed=True)
 
-    def mark_notified(self, task_id: str) -> None:
-        self._update(task_id, lambda job: not job.notified, notified=True)
+    @staticmethod
+    def _current_graph(db: sqlite3.Connection, user_id: str) -> str | None:
+        row = db.execute("SELECT task_id FROM current_graphs WHERE user_id = ?",
+                         (user_id,)).fetchone()
+        return row[0] if row else None
+
+    def current_graph(self, user_id: str) -> str | None:
+        with self._connect() as db:
+            return self._current_graph(db, user_id)
+
+    @staticmethod
+    def _insert_event(db: sqlite3.Connection, event: OutboxEvent) -> bool:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO outbox (event_id, document, created_at) VALUES (?, ?, ?)",
+            (event.eventId, event.model_dump_json(), utcnow().isoformat()),
+        )
+        return cursor.rowcount == 1
+
+    def add_event(self, event: OutboxEvent) -> bool:
+        with self._connect(write=True) as db:
+            return self._insert_event(db, event)
+
+    def pending_events(self, limit: int = 100) -> list[OutboxEvent]:
+        with self._connect() as db:
+            rows = db.execute("SELECT document FROM outbox WHERE sent_at IS NULL"
+                              " ORDER BY created_at, rowid LIMIT ?", (limit,)).fetchall()
+        return [OutboxEvent.model_validate_json(row[0]) for row in rows]
+
+    def mark_event_sent(self, event_id: str) -> None:
+        with self._connect(write=True) as db:
+            db.execute("UPDATE outbox SET sent_at = ? WHERE event_id = ? AND sent_at IS NULL",
+                       (utcnow().isoformat(), event_id))
 
     def jobs_in_scope(self, user_id: str, scope: str) -> list[Job]:
         with self._connect() as db:
@@ -133,18 +186,6 @@ class SQLiteStore(Store):
                 (user_id, scope),
             ).fetchall()
         return [Job.model_validate_json(row[0]) for row in rows]
-
-    def save_result(self, user_id: str, task_id: str, kind: ResultKind, document: Any,
-                    scope: str = "") -> bool:
-        with self._connect(write=True) as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO results"
-                " (task_id, user_id, kind, scope, document, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (task_id, user_id, kind.value, scope, json.dumps(document),
-                 utcnow().isoformat()),
-            )
-            return cursor.rowcount == 1
 
     _RESULT_COLUMNS = "task_id, user_id, kind, scope, document, created_at"
 

@@ -11,7 +11,7 @@ from moto import mock_aws
 from graphnode.auth import mint_token
 from graphnode.contract import JobStatus, TaskType, parse_envelope
 from graphnode.settings import ApiSettings
-from graphnode.stores import ResultKind
+from graphnode.stores import Outcome, ResultKind
 
 EXPORT = [{"title": "t", "mapping": {"a": {"id": "a", "message": None, "parent": None,
                                           "children": []}}, "current_node": "a"}]
@@ -124,8 +124,9 @@ def test_users_see_only_their_own_jobs_and_graphs(client, settings, app):
                           headers=auth(settings)).get_json()["taskId"]
     assert client.get(f"/v1/jobs/{task_id}", headers=auth(settings)).status_code == 200
     assert client.get(f"/v1/jobs/{task_id}", headers=auth(settings, "mallory")).status_code == 404
-    app.extensions["graphnode"].store.save_result("alice", task_id, ResultKind.GRAPH,
-                                                  {"nodes": [], "edges": []})
+    app.extensions["graphnode"].store.commit(Outcome(
+        taskId=task_id, status=JobStatus.COMPLETED, outputKeys={"graph": "g", "features": "f"},
+        results={ResultKind.GRAPH: {"nodes": [], "edges": []}}, becomesCurrentGraph=True))
     assert client.get("/v1/graphs/me", headers=auth(settings)).get_json()["taskId"] == task_id
     assert client.get("/v1/graphs/me", headers=auth(settings, "mallory")).status_code == 404
 
@@ -164,10 +165,11 @@ def _graph_job(app, user="alice"):
     from graphnode.stores import Job
 
     store.create_job(Job(taskId="g1", userId=user, taskType=TaskType.GRAPH_GENERATION_REQUEST))
-    store.finish_job("g1", JobStatus.COMPLETED,
-                     output_keys={"graph": "results/x/g1/graph.json",
-                                  "features": "results/x/g1/features.json"})
-    store.save_result(user, "g1", ResultKind.GRAPH, {"nodes": [], "edges": []})
+    store.commit(Outcome(taskId="g1", status=JobStatus.COMPLETED,
+                         outputKeys={"graph": "results/x/g1/graph.json",
+                                     "features": "results/x/g1/features.json"},
+                         results={ResultKind.GRAPH: {"nodes": [], "edges": []}},
+                         becomesCurrentGraph=True))
 
 
 def test_summary_and_add_nodes_need_a_graph_first(client, settings, sent):

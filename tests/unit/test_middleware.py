@@ -9,7 +9,13 @@ import pytest
 from celery.worker import state as worker_state
 from moto import mock_aws
 
-from graphnode.contract import GraphGenerationRequest, TaskType, make_envelope, parse_envelope
+from graphnode.contract import (
+    FailureKind,
+    GraphGenerationRequest,
+    TaskType,
+    make_envelope,
+    parse_envelope,
+)
 from graphnode.middleware import VisibilityHeartbeat, result_type_for, send_failure
 from graphnode.settings import CommonSettings
 
@@ -80,18 +86,22 @@ def test_send_failure_builds_the_matching_failed_result():
     app = SimpleNamespace(send_task=lambda name, args: sent.append((name, args)))
     request = GraphGenerationRequest(userId="alice", inputKey="k", inputSha256="0" * 64)
     envelope = make_envelope(TaskType.GRAPH_GENERATION_REQUEST, "t1", request)
-    assert send_failure(app, TaskType.GRAPH_GENERATION_REQUEST, envelope, "boom")
+    assert send_failure(app, TaskType.GRAPH_GENERATION_REQUEST, envelope, "boom",
+                        FailureKind.GAVE_UP)
     name, (result,) = sent[0]
     assert name == "GRAPH_GENERATION_RESULT"
     parsed, payload = parse_envelope(result, TaskType.GRAPH_GENERATION_RESULT)
     assert parsed.taskId == "t1" and payload.userId == "alice" and payload.error == "boom"
+    assert payload.failure == FailureKind.GAVE_UP
 
 
 def test_send_failure_gives_up_on_unreadable_envelopes():
     app = SimpleNamespace(send_task=lambda *a, **k: pytest.fail("nothing to report to"))
-    assert not send_failure(app, TaskType.GRAPH_GENERATION_REQUEST, "garbage", "x")
+    assert not send_failure(app, TaskType.GRAPH_GENERATION_REQUEST, "garbage", "x",
+                            FailureKind.INPUT)
     assert not send_failure(app, TaskType.GRAPH_GENERATION_REQUEST,
-                            {"taskId": "t", "payload": {"userId": "bad user!"}}, "x")
+                            {"taskId": "t", "payload": {"userId": "bad user!"}}, "x",
+                            FailureKind.INPUT)
 
 
 def test_every_request_type_has_a_result_type():

@@ -1,15 +1,16 @@
-"""One contract suite for every Store adapter: SQLite, MongoDB (mongomock, and a real
-server when GRAPHNODE_TEST_MONGO_URI is set)."""
+"""One contract suite for every Store adapter: SQLite, MongoDB over the wire (nx-27017, a
+wire-compatible server on SQLite), and a real MongoDB when GRAPHNODE_TEST_MONGO_URI is set."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
 from graphnode.contract import JobStatus, TaskType
-from graphnode.stores import Job, JobExistsError, ResultKind, Store
+from graphnode.stores import Job, JobExistsError, Outcome, ResultKind, Store
 
 
 def _sqlite(tmp_path):
@@ -18,13 +19,50 @@ def _sqlite(tmp_path):
     return SQLiteStore(tmp_path / "store.db")
 
 
-def _mongomock(tmp_path):
-    import mongomock
+@pytest.fixture(scope="session")
+def wire_mongo_url(tmp_path_factory):
+    """nx-27017: a MongoDB wire-compatible server on SQLite (not MongoDB itself), so that
+    pymongo's real network path, transactions included, runs on every test run."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    import pymongo
+
+    from graphnode.devstack import free_port
+
+    port = free_port()
+    server = shutil.which("nx-27017") or str(Path(sys.executable).parent / "nx-27017")
+    folder = tmp_path_factory.mktemp("nx")
+    # Its own pid and log files: by default every instance shares one in /tmp.
+    process = subprocess.Popen(
+        [server, "--data-dir", str(folder / "data"), "-p", str(port),
+         "--pid-file", str(folder / "nx.pid"), "--log-file", str(folder / "nx.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"mongodb://127.0.0.1:{port}/graphnode_test"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            pymongo.MongoClient(url, serverSelectionTimeoutMS=500).admin.command("ping")
+            break
+        except pymongo.errors.PyMongoError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("nx-27017 did not start") from None
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def _wire_mongo(tmp_path, url):
+    import pymongo
 
     from graphnode.stores.mongo import MongoStore
 
-    return MongoStore("mongodb://fake", database="graphnode_test",
-                      client=mongomock.MongoClient(tz_aware=True))
+    client = pymongo.MongoClient(url, tz_aware=True)
+    return MongoStore(url, database=f"t{uuid.uuid4().hex[:12]}", client=client)
 
 
 def _real_mongo(tmp_path):
@@ -42,9 +80,12 @@ def _real_mongo(tmp_path):
     client.drop_database(database)
 
 
-@pytest.fixture(params=[_sqlite, _mongomock, _real_mongo], ids=["sqlite", "mongomock", "mongodb"])
+@pytest.fixture(params=["sqlite", "wire-mongo-nx27017", "mongodb"])
 def store(request, tmp_path) -> Store:
-    made = request.param(tmp_path)
+    if request.param == "wire-mongo-nx27017":
+        made = _wire_mongo(tmp_path, request.getfixturevalue("wire_mongo_url"))
+    else:
+        made = {"sqlite": _sqlite, "mongodb": _real_mongo}[request.param](tmp_path)
     if hasattr(made, "__next__"):
         yield next(made)
     else:
@@ -55,79 +96,121 @@ def new_job(task_id="t1", user_id="alice") -> Job:
     return Job(taskId=task_id, userId=user_id, taskType=TaskType.GRAPH_GENERATION_REQUEST)
 
 
+def complete(store, task_id, results=None, **fields):
+    from graphnode.stores import Outcome
+
+    return store.commit(Outcome(taskId=task_id, status=JobStatus.COMPLETED,
+                                outputKeys={"graph": f"k/{task_id}"}, results=results or {},
+                                **fields))
+
+
 def test_create_and_get(store):
     store.create_job(new_job())
     job = store.get_job("t1")
-    assert job.status == JobStatus.PENDING and job.userId == "alice" and not job.notified
+    assert job.status == JobStatus.PENDING and job.userId == "alice" and job.attempts == 0
+    with pytest.raises(JobExistsError):
+        store.create_job(new_job())
     assert store.get_job("missing") is None
 
 
-def test_task_id_is_unique(store):
-    store.create_job(new_job())
-    with pytest.raises(JobExistsError):
-        store.create_job(new_job())
-
-
-def test_progress_only_moves_forward(store):
+def test_progress_only_moves_forward_and_a_new_attempt_restarts_it(store):
     store.create_job(new_job())
     assert store.record_progress("t1", "embedding", 0.5)
-    assert not store.record_progress("t1", "parsed", 0.2)
-    assert not store.record_progress("t1", "embedding", 0.5)
+    assert not store.record_progress("t1", "parsed", 0.2)  # late, redelivered
+    assert store.record_progress("t1", "started", 0.01, attempt=2)
+    assert not store.record_progress("t1", "embedding", 0.9, attempt=1)  # an older attempt
     job = store.get_job("t1")
-    assert (job.status, job.stage, job.progress) == (JobStatus.RUNNING, "embedding", 0.5)
-    assert not store.record_progress("missing", "x", 0.9)
+    assert (job.status, job.stage, job.progress, job.attempts) == (
+        JobStatus.RUNNING, "started", 0.01, 2)
 
 
-def test_final_state_is_set_once(store):
+def test_a_job_ends_once_with_its_results_and_event(store):
     store.create_job(new_job())
-    assert store.finish_job("t1", JobStatus.COMPLETED, output_keys={"graph": "k"},
-                            stats={"nodes": 3})
-    assert not store.finish_job("t1", JobStatus.FAILED, error="late failure")
-    assert not store.record_progress("t1", "late", 0.99)
-    job = store.get_job("t1")
-    assert job.status == JobStatus.COMPLETED and job.error is None
-    assert job.outputKeys == {"graph": "k"} and job.stats == {"nodes": 3} and job.progress == 1.0
-
-
-def test_failed_job_keeps_its_error(store):
-    store.create_job(new_job())
-    assert store.finish_job("t1", JobStatus.FAILED, error="bad input")
-    assert store.get_job("t1").error == "bad input"
-
-
-def test_notified_flag(store):
-    store.create_job(new_job())
-    store.mark_notified("t1")
-    store.mark_notified("t1")
-    assert store.get_job("t1").notified
-
-
-def test_result_is_inserted_once_and_latest_is_per_user_and_kind(store):
-    assert store.latest_result("alice", ResultKind.GRAPH) is None
-    assert store.save_result("alice", "t1", ResultKind.GRAPH, {"nodes": [1]})
-    assert not store.save_result("alice", "t1", ResultKind.GRAPH, {"nodes": [2]})
-    assert store.save_result("alice", "t2", ResultKind.GRAPH, {"nodes": [3]})
-    assert store.save_result("alice", "t3", ResultKind.SUMMARY, {"overview": {}})
-    assert store.save_result("bob", "t4", ResultKind.GRAPH, {"nodes": [4]})
-    latest = store.latest_result("alice", ResultKind.GRAPH)
-    assert latest.taskId == "t2" and latest.document == {"nodes": [3]}
-    assert store.latest_result("alice", ResultKind.SUMMARY).taskId == "t3"
-    assert store.latest_result("bob", ResultKind.GRAPH).document == {"nodes": [4]}
-    assert store.latest_result("carol", ResultKind.GRAPH) is None
+    committed = complete(store, "t1", {ResultKind.GRAPH: {"nodes": [1]}},
+                         stats={"nodes": 1}, becomesCurrentGraph=True)
+    assert committed.changed and committed.job.status == JobStatus.COMPLETED
+    assert committed.job.progress == 1.0 and committed.job.outputKeys == {"graph": "k/t1"}
+    again = complete(store, "t1", {ResultKind.GRAPH: {"nodes": [2]}}, becomesCurrentGraph=True)
+    assert not again.changed
     assert store.get_result("t1", ResultKind.GRAPH).document == {"nodes": [1]}
-    assert store.get_result("t1", ResultKind.SUMMARY) is None
-    assert store.get_result("missing", ResultKind.GRAPH) is None
-    assert store.save_result("alice", "t1", ResultKind.ADDED_NODES, [{"nodeId": "n"}])
-    assert store.get_result("t1", ResultKind.ADDED_NODES).document == [{"nodeId": "n"}]
+    assert store.current_graph("alice") == "t1"
+    [event] = store.pending_events()
+    assert (event.eventId, event.type, event.userId) == ("t1:COMPLETED", "completed", "alice")
+    assert event.data["stats"] == {"nodes": 1} and event.data["graphUrl"] == "/v1/graphs/me"
+    assert store.commit(Outcome(taskId="missing", status=JobStatus.FAILED, error="x")) is None
+
+
+def test_a_failure_is_final_unless_the_result_could_not_be_stored(store):
+    from graphnode.contract import FailureKind
+
+    for task_id in ("bad-input", "not-stored"):
+        store.create_job(new_job(task_id))
+    store.commit(Outcome(taskId="bad-input", status=JobStatus.FAILED, error="bad input",
+                         failure=FailureKind.INPUT))
+    assert not complete(store, "bad-input").changed
+    assert store.get_job("bad-input").error == "bad input"
+
+    store.commit(Outcome(taskId="not-stored", status=JobStatus.FAILED, error="store down",
+                         failure=FailureKind.RESULT_NOT_STORED))
+    revived = complete(store, "not-stored", {ResultKind.SUMMARY: {"overview": {}}})
+    assert revived.changed and revived.job.status == JobStatus.COMPLETED
+    assert revived.job.error is None and revived.job.failure is None
+    assert [e.eventId for e in store.pending_events()] == [
+        "bad-input:FAILED", "not-stored:FAILED", "not-stored:COMPLETED"]
+
+
+def test_add_nodes_commit_only_on_the_graph_they_extend(store):
+    for task_id in ("g1", "g2", "add1"):
+        store.create_job(new_job(task_id))
+    complete(store, "g1", {ResultKind.GRAPH: {"v": 1}}, becomesCurrentGraph=True)
+    complete(store, "g2", {ResultKind.GRAPH: {"v": 2}}, becomesCurrentGraph=True)
+    assert store.get_job("g2").supersedes == "g1"
+    stale = complete(store, "add1", {ResultKind.GRAPH: {"v": 3}}, becomesCurrentGraph=True,
+                     baseGraphTaskId="g1")
+    assert stale.job.status == JobStatus.FAILED and "graph changed" in stale.job.error
+    assert store.current_graph("alice") == "g2" and store.get_result("add1", ResultKind.GRAPH) is None
+
+
+def test_concurrent_add_nodes_on_one_base_let_one_win(store, request):
+    from concurrent.futures import ThreadPoolExecutor
+
+    if "nx27017" in request.node.name:
+        pytest.skip("nx-27017 cannot run concurrent transactions (its SQLite savepoints clash: "
+                    "'no such savepoint'); MongoDB serialises them by write conflict")
+    for task_id in ("base", "a1", "a2", "a3", "gen"):
+        store.create_job(new_job(task_id))
+    complete(store, "base", {ResultKind.GRAPH: {}}, becomesCurrentGraph=True)
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(
+            lambda task_id: complete(store, task_id, {ResultKind.GRAPH: {}},
+                                     becomesCurrentGraph=True,
+                                     baseGraphTaskId=None if task_id == "gen" else "base"),
+            ["a1", "a2", "a3", "gen"]))
+    won = [o.job.taskId for o in outcomes if o.job.status == JobStatus.COMPLETED]
+    adds_won = [task_id for task_id in won if task_id != "gen"]
+    assert len(adds_won) <= 1 and "gen" in won
+    # The current graph is one that committed last on a consistent chain.
+    assert store.current_graph("alice") in won
+
+
+def test_outbox_keeps_events_until_sent(store):
+    from graphnode.lifecycle import OutboxEvent
+
+    event = OutboxEvent(eventId="ws:1", userId="alice", type="workspace.completed", data={})
+    assert store.add_event(event) and not store.add_event(event)
+    assert [e.eventId for e in store.pending_events()] == ["ws:1"]
+    store.mark_event_sent("ws:1")
+    store.mark_event_sent("ws:1")
+    assert store.pending_events() == []
 
 
 def test_results_and_jobs_in_a_scope(store):
-    for task_id, user in [("d1", "alice"), ("d2", "alice"), ("d3", "bob")]:
-        store.create_job(new_job(task_id, user).model_copy(update={"scope": "ws1"}))
-        store.save_result(user, task_id, ResultKind.DOCUMENT_GRAPH, {"doc": task_id}, "ws1")
-    store.create_job(new_job("other", "alice").model_copy(update={"scope": "ws2"}))
+    for user, task_id in (("alice", "d1"), ("alice", "d2"), ("bob", "d3")):
+        store.create_job(Job(taskId=task_id, userId=user, scope="ws1",
+                             taskType=TaskType.MICROSCOPE_INGEST_REQUEST))
+        complete(store, task_id, {ResultKind.DOCUMENT_GRAPH: {"doc": task_id}}, scope="ws1")
+    assert [r.taskId for r in store.results_in_scope("alice", ResultKind.DOCUMENT_GRAPH, "ws1")] \
+        == ["d1", "d2"]
     assert [j.taskId for j in store.jobs_in_scope("alice", "ws1")] == ["d1", "d2"]
-    found = store.results_in_scope("alice", ResultKind.DOCUMENT_GRAPH, "ws1")
-    assert [r.document for r in found] == [{"doc": "d1"}, {"doc": "d2"}]
-    assert store.results_in_scope("alice", ResultKind.DOCUMENT_GRAPH, "ws2") == []
     assert store.latest_result("alice", ResultKind.DOCUMENT_GRAPH, "ws1").taskId == "d2"
+    assert store.latest_result("carol", ResultKind.GRAPH) is None

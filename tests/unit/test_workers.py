@@ -22,9 +22,19 @@ from graphnode.stores.sqlite import SQLiteStore
 
 @dataclass
 class FakeEvents:
-    published: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    """Records what was published; deduplicates ``once_as`` as the Redis script does."""
 
-    def publish(self, user_id, event_type, data):
+    published: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    sent: set[str] = field(default_factory=set)
+    down: bool = False
+
+    def publish(self, user_id, event_type, data, once_as=None):
+        if self.down:
+            raise ConnectionError("redis is down")
+        if once_as is not None:
+            if once_as in self.sent:
+                return None
+            self.sent.add(once_as)
         self.published.append((user_id, event_type, data))
         return f"{len(self.published)}-0"
 
@@ -39,9 +49,10 @@ class FakePayloads:
     def copy(self, source, target):
         self.objects[target] = self.objects[source]
 
-    def delete(self, keys):
-        for key in keys:
-            self.objects.pop(key, None)
+    superseded: set[str] = field(default_factory=set)
+
+    def mark_superseded(self, keys):
+        self.superseded.update(key for key in keys if key in self.objects)
 
 
 @dataclass
@@ -56,7 +67,7 @@ def ctx(tmp_path, monkeypatch):
     context = FakeContext(SQLiteStore(tmp_path / "s.db"), FakePayloads({
         "g": {"nodes": [1]}, "f": {"nodes": []}, "a": [{"nodeId": "n"}], "d": {"entities": []},
     }), FakeEvents())
-    for module in ("workers.results", "workers.add_node", "workers.microscope"):
+    for module in ("workers.results", "workers.graph_generation"):
         monkeypatch.setattr(f"{module}.result_context", lambda: context)
     return context
 
@@ -84,7 +95,7 @@ def test_graph_result_is_stored_once_and_announced_once(ctx):
     assert ctx.store.latest_result("alice", ResultKind.GRAPH).document == {"nodes": [1]}
 
 
-def test_a_new_graph_is_kept_beyond_the_claim_checks_and_replaces_the_old_copies(ctx):
+def test_a_new_graph_is_kept_and_the_copies_it_replaces_expire_after_its_commit(ctx):
     from workers.graph_generation import on_result
 
     result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
@@ -94,9 +105,30 @@ def test_a_new_graph_is_kept_beyond_the_claim_checks_and_replaces_the_old_copies
         deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, task_id, result)
     first, second = ctx.store.get_job("t1").outputKeys, ctx.store.get_job("t2").outputKeys
     assert second["graph"].startswith("graphs/") and second["graph"].endswith("/t2/graph.json")
-    assert second["features"] in ctx.payloads.objects and second["graph"] in ctx.payloads.objects
-    assert first["graph"] not in ctx.payloads.objects  # replaced, so no longer kept
-    assert first["features"] not in ctx.payloads.objects
+    assert ctx.store.current_graph("alice") == "t2"
+    # Still readable by requests sent against t1; the bucket's lifecycle expires them.
+    assert {first["graph"], first["features"]} <= set(ctx.payloads.objects)
+    assert ctx.payloads.superseded == {first["graph"], first["features"]}
+
+
+def test_a_store_failure_before_the_commit_leaves_the_current_graph_whole(ctx, monkeypatch):
+    from workers.graph_generation import on_result
+
+    result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
+                                   outputKeys={"graph": "g", "features": "f"})
+    job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
+    deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)
+    job(ctx.store, "t2", TaskType.GRAPH_GENERATION_REQUEST)
+
+    def store_down(outcome):
+        raise OSError("store down")
+
+    monkeypatch.setattr(ctx.store, "commit", store_down)
+    with pytest.raises(OSError):
+        deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t2", result)
+    assert ctx.store.current_graph("alice") == "t1" and not ctx.payloads.superseded
+    current = ctx.store.get_job("t1").outputKeys
+    assert current["graph"] in ctx.payloads.objects and current["features"] in ctx.payloads.objects
 
 
 def test_result_of_another_users_job_is_dropped(ctx):
@@ -109,29 +141,40 @@ def test_result_of_another_users_job_is_dropped(ctx):
     assert ctx.store.get_job("t1").status == JobStatus.PENDING and not ctx.events.published
 
 
+def complete_graph(ctx, task_id):
+    from workers.graph_generation import on_result
+
+    job(ctx.store, task_id, TaskType.GRAPH_GENERATION_REQUEST)
+    deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, task_id, GraphGenerationResult(
+        userId="alice", status=JobStatus.COMPLETED, outputKeys={"graph": "g", "features": "f"}))
+
+
 def test_added_nodes_on_a_graph_that_changed_meanwhile_fail(ctx):
     from workers.add_node import on_nodes_added
 
-    ctx.store.save_result("alice", "newer-graph", ResultKind.GRAPH, {"nodes": []})
+    complete_graph(ctx, "old")
+    complete_graph(ctx, "newer-graph")
     job(ctx.store, "add1", TaskType.ADD_NODE_REQUEST)
     result = AddNodeResult(userId="alice", status=JobStatus.COMPLETED, baseGraphTaskId="old",
                            outputKeys={"graph": "g", "features": "f", "assignments": "a"})
     deliver(on_nodes_added, TaskType.ADD_NODE_RESULT, "add1", result)
     failed = ctx.store.get_job("add1")
     assert failed.status == JobStatus.FAILED and "graph changed" in failed.error
-    assert ctx.store.latest_result("alice", ResultKind.GRAPH).taskId == "newer-graph"
+    assert ctx.store.current_graph("alice") == "newer-graph"
+    # The copies it made are no current graph's: they expire.
+    assert any(key.endswith("/add1/graph.json") for key in ctx.payloads.superseded)
 
 
 def test_added_nodes_store_the_graph_and_assignments_before_completing(ctx):
     from workers.add_node import on_nodes_added
 
-    ctx.store.save_result("alice", "base", ResultKind.GRAPH, {"nodes": []})
+    complete_graph(ctx, "base")
     job(ctx.store, "add1", TaskType.ADD_NODE_REQUEST)
     result = AddNodeResult(userId="alice", status=JobStatus.COMPLETED, baseGraphTaskId="base",
                            outputKeys={"graph": "g", "features": "f", "assignments": "a"})
     deliver(on_nodes_added, TaskType.ADD_NODE_RESULT, "add1", result)
     assert ctx.store.get_job("add1").status == JobStatus.COMPLETED
-    assert ctx.store.latest_result("alice", ResultKind.GRAPH).taskId == "add1"
+    assert ctx.store.current_graph("alice") == "add1"
     assert ctx.store.get_result("add1", ResultKind.ADDED_NODES).document == [{"nodeId": "n"}]
 
 
@@ -146,18 +189,67 @@ def test_workspace_completion_is_announced_once(ctx):
         deliver(on_document, TaskType.MICROSCOPE_INGEST_RESULT, doc, result)
     notices = [e for e in ctx.events.published if e[1] == "workspace.completed"]
     assert len(notices) == 1 and notices[0][2]["documents"] == 2
+    assert [e[2]["documentId"] for e in ctx.events.published if e[1] == "completed"] == [
+        "d1", "d2"]
 
 
-def test_giving_up_on_a_result_fails_its_job(ctx):
+def test_giving_up_on_a_result_fails_its_job_until_a_redrive_completes_it(ctx):
     from workers.graph_generation import on_result
 
     job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
     result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
-                                   outputKeys={"graph": "g"})
-    on_result.give_up(make_envelope(TaskType.GRAPH_GENERATION_RESULT, "t1", result), "boom")
+                                   outputKeys={"graph": "g", "features": "f"})
+    envelope = make_envelope(TaskType.GRAPH_GENERATION_RESULT, "t1", result)
+    on_result.give_up(envelope, "boom")
     failed = ctx.store.get_job("t1")
     assert failed.status == JobStatus.FAILED and "could not be stored: boom" in failed.error
-    assert [e[1] for e in ctx.events.published] == ["failed"]
+    deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)  # the redrive
+    assert ctx.store.get_job("t1").status == JobStatus.COMPLETED
+    assert ctx.store.current_graph("alice") == "t1"
+    assert [e[1] for e in ctx.events.published] == ["failed", "completed"]
+
+
+def test_a_failed_request_stays_failed_whatever_arrives_later(ctx):
+    from graphnode.contract import FailureKind
+    from workers.graph_generation import on_result
+
+    job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
+    deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", GraphGenerationResult(
+        userId="alice", status=JobStatus.FAILED, error="gave up", failure=FailureKind.GAVE_UP))
+    deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", GraphGenerationResult(
+        userId="alice", status=JobStatus.COMPLETED, outputKeys={"graph": "g", "features": "f"}))
+    assert ctx.store.get_job("t1").status == JobStatus.FAILED
+    assert ctx.store.current_graph("alice") is None
+
+
+def test_events_wait_in_the_outbox_while_redis_is_down(ctx):
+    from workers.graph_generation import on_result
+    from workers.outbox import publish_pending
+
+    ctx.events.down = True
+    complete_graph(ctx, "t1")  # committed; the event could not go out, and that is no error
+    assert ctx.store.get_job("t1").status == JobStatus.COMPLETED and not ctx.events.published
+    ctx.events.down = False
+    assert publish_pending(ctx) == 1
+    deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", GraphGenerationResult(
+        userId="alice", status=JobStatus.COMPLETED, outputKeys={"graph": "g", "features": "f"}))
+    assert publish_pending(ctx) == 0
+    assert [e[1] for e in ctx.events.published] == ["completed"]
+
+
+def test_progress_reports_attempts_and_survives_redis_outages(ctx):
+    from graphnode.contract import Progress
+    from workers.graph_generation import on_progress
+
+    job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
+    for attempt, fraction in ((1, 0.5), (2, 0.01)):
+        deliver(on_progress, TaskType.GRAPH_GENERATION_PROGRESS, "t1",
+                Progress(userId="alice", stage="s", progress=fraction, attempt=attempt))
+    assert ctx.store.get_job("t1").attempts == 2
+    ctx.events.down = True
+    deliver(on_progress, TaskType.GRAPH_GENERATION_PROGRESS, "t1",
+            Progress(userId="alice", stage="s", progress=0.6, attempt=2))
+    assert ctx.store.get_job("t1").progress == 0.6
 
 
 def test_giving_up_on_progress_changes_nothing(ctx):

@@ -1,0 +1,92 @@
+"""The job lifecycle in one place: states, transitions, what each failure does, and what a
+redrive can recover. Pure rules, no I/O: the store adapters apply them inside their
+transactions and the Celery middleware (``graphnode.middleware``) applies them to messages.
+
+A job is PENDING when the API accepts it, RUNNING from its first progress report, and ends
+COMPLETED or FAILED when its result is committed by the result worker. A final state is
+never overwritten, with one exception: a job that FAILED only because its result could not
+be *stored* (``FailureKind.RESULT_NOT_STORED``) is completed by a later successful delivery
+of that result, e.g. after ``graphnode dlq redrive graph-res``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from graphnode.contract import FailureKind, JobStatus, TaskType
+
+#: Failures that a redriven result message can still turn into COMPLETED.
+REVIVABLE = frozenset({FailureKind.RESULT_NOT_STORED})
+
+
+def may_end(status: JobStatus, failure: FailureKind | None, new_status: JobStatus) -> bool:
+    """Whether a job in ``status`` (and ``failure``) may take the final ``new_status``."""
+    if not new_status.is_final:
+        raise ValueError(f"{new_status} is not a final status")
+    if not status.is_final:
+        return True
+    return (status == JobStatus.FAILED and failure in REVIVABLE
+            and new_status == JobStatus.COMPLETED)
+
+
+def retry_delay(receive_count: int, base_seconds: float, max_seconds: float) -> int:
+    """Seconds a failed message stays invisible before its next receive: exponential backoff
+    on the receive count, so a crashing job is retried soon and a struggling one less often.
+    SQS takes whole seconds."""
+    return max(1, min(math.ceil(base_seconds * 2 ** max(receive_count - 1, 0)),
+                      math.ceil(max_seconds)))
+
+
+class OutboxEvent(BaseModel):
+    """An SSE event committed with the state change that causes it and published afterwards,
+    at least once; ``eventId`` also deduplicates the publication (``EventPublisher``)."""
+
+    eventId: str
+    userId: str
+    type: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+def final_event(job: Any) -> OutboxEvent:
+    """The ``completed`` or ``failed`` event of a job that just ended (a ``stores.Job``)."""
+    event = "completed" if job.status == JobStatus.COMPLETED else "failed"
+    data = {
+        "taskId": job.taskId,
+        "taskType": job.taskType.value,
+        "status": job.status.value,
+        "stats": job.stats,
+        "error": job.error,
+        **_links(job),
+    }
+    return OutboxEvent(eventId=f"{job.taskId}:{job.status.value}", userId=job.userId,
+                       type=event, data=data)
+
+
+def workspace_event(user_id: str, group_id: str, jobs: list[Any]) -> OutboxEvent | None:
+    """``workspace.completed`` once every document of a workspace has ended, once per set of
+    documents (a later upload announces the workspace again)."""
+    if not jobs or not all(job.status.is_final for job in jobs):
+        return None
+    return OutboxEvent(
+        eventId=f"workspace:{group_id}:{len(jobs)}", userId=user_id, type="workspace.completed",
+        data={"groupId": group_id, "documents": len(jobs),
+              "failed": sum(job.status == JobStatus.FAILED for job in jobs),
+              "workspaceUrl": f"/v1/workspaces/{group_id}"},
+    )
+
+
+def _links(job: Any) -> dict[str, str]:
+    """Where the browser reads what the job produced."""
+    if job.taskType == TaskType.GRAPH_GENERATION_REQUEST:
+        return {"graphUrl": "/v1/graphs/me"}
+    if job.taskType == TaskType.ADD_NODE_REQUEST:
+        return {"graphUrl": "/v1/graphs/me", "resultUrl": f"/v1/jobs/{job.taskId}/result"}
+    if job.taskType == TaskType.GRAPH_SUMMARY_REQUEST:
+        return {"summaryUrl": "/v1/graphs/me/summary"}
+    if job.taskType == TaskType.MICROSCOPE_INGEST_REQUEST:
+        return {"groupId": job.scope or "", "documentId": job.taskId,
+                "workspaceUrl": f"/v1/workspaces/{job.scope}"}
+    return {}

@@ -1,0 +1,72 @@
+"""The outbox relay: events committed with job state are published once Redis answers.
+
+A result handler publishes the outbox right after its commit; when Redis is down, the
+events wait in the store, and this relay, a thread in the result worker's main process,
+publishes them as soon as Redis is back, however long the outage lasts. Publication is
+deduplicated in Redis by ``eventId``, so the relay and the handlers may race freely.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from celery import signals
+
+from graphnode.settings import ResultWorkerSettings
+from workers.context import ResultContext, build_result_context
+
+logger = logging.getLogger(__name__)
+
+#: Events published per pass; the rest wait for the next pass.
+RELAY_BATCH = 100
+
+
+def publish_pending(ctx: ResultContext, limit: int = RELAY_BATCH) -> int:
+    """Publish what the outbox holds; the number of events handled. A Redis failure leaves
+    the rest in the outbox and is logged, never raised: the commit already succeeded."""
+    handled = 0
+    for event in ctx.store.pending_events(limit):
+        try:
+            ctx.events.publish(event.userId, event.type, event.data, once_as=event.eventId)
+        except Exception as exc:  # redis.RedisError, or a socket error beneath it
+            logger.warning("event %s stays in the outbox: Redis is unavailable (%s)",
+                           event.eventId, exc)
+            return handled
+        ctx.store.mark_event_sent(event.eventId)
+        handled += 1
+    return handled
+
+
+class OutboxRelay:
+    """Publishes the outbox every ``interval`` seconds; a daemon thread."""
+
+    def __init__(self, ctx: ResultContext, interval: float) -> None:
+        self.ctx = ctx
+        self.interval = interval
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="outbox-relay", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                publish_pending(self.ctx)
+            except Exception:  # the store itself failed; try again next pass
+                logger.exception("outbox relay pass failed")
+
+
+@signals.worker_ready.connect(weak=False)
+def _start_relay(sender: Any = None, **_: Any) -> None:
+    """Only the result worker relays: it is the role that owns the store and Redis."""
+    settings = ResultWorkerSettings()
+    consumed = set(sender.app.amqp.queues.consume_from or {}) if sender is not None else set()
+    if settings.result_queue in consumed:
+        # A context of its own: the cached one of the pool's children must not be shared
+        # across a fork.
+        OutboxRelay(build_result_context(), settings.outbox_relay_seconds).start()
