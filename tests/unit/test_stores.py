@@ -168,7 +168,8 @@ def test_add_nodes_commit_only_on_the_graph_they_extend(store):
     stale = complete(store, "add1", {ResultKind.GRAPH: {"v": 3}}, becomesCurrentGraph=True,
                      baseGraphTaskId="g1")
     assert stale.job.status == JobStatus.FAILED and "graph changed" in stale.job.error
-    assert store.current_graph("alice") == "g2" and store.get_result("add1", ResultKind.GRAPH) is None
+    assert store.current_graph("alice") == "g2"
+    assert store.get_result("add1", ResultKind.GRAPH) is None
 
 
 def test_concurrent_add_nodes_on_one_base_let_one_win(store, request):
