@@ -15,6 +15,10 @@ from typing import Any
 
 #: Events kept per user for resumption; older ones are trimmed (approximately, for speed).
 EVENT_LOG_LENGTH = 1000
+#: A user's log expires this long after their last event (each publish renews it): the cap
+#: bounds its length, not its age, and without a TTL every user who ever had a job kept a
+#: stream in Redis forever. A week covers any browser that could still reconnect and resume.
+EVENT_LOG_TTL_SECONDS = 7 * 24 * 3600
 
 
 def channel_for(user_id: str) -> str:
@@ -47,12 +51,13 @@ class EventPublisher:
 
     def publish(self, user_id: str, event_type: str, data: dict[str, Any]) -> str:
         body = json.dumps(data)
-        event_id = self.client.xadd(
-            log_key_for(user_id),
-            {"type": event_type, "data": body},
-            maxlen=EVENT_LOG_LENGTH,
-            approximate=True,
-        ).decode()
+        log_key = log_key_for(user_id)
+        # One MULTI/EXEC: the entry and the renewed TTL are applied together.
+        appended = self.client.pipeline()
+        appended.xadd(log_key, {"type": event_type, "data": body},
+                      maxlen=EVENT_LOG_LENGTH, approximate=True)
+        appended.expire(log_key, EVENT_LOG_TTL_SECONDS)
+        event_id = appended.execute()[0].decode()
         # flask-sse's wire format, so its own ``sse.stream`` view can serve this channel too.
         message = {"data": data, "type": event_type, "id": event_id}
         self.client.publish(channel_for(user_id), json.dumps(message))

@@ -1,10 +1,16 @@
-"""One contract suite for every Store adapter: SQLite, MongoDB (mongomock, and a real
-server when GRAPHNODE_TEST_MONGO_URI is set)."""
+"""One contract suite for every Store adapter, each test against each of them:
+
+- ``sqlite``: the embedded default, a SQLite file;
+- ``mongodb-wire``: the MongoDB adapter over pymongo's real network path, against the
+  ``mongo_uri`` server: nx-27017, a MongoDB wire-compatible server on SQLite (not MongoDB
+  itself), or a real MongoDB when GRAPHNODE_TEST_MONGO_URI is set. Each test gets a
+  database of its own, dropped afterwards.
+"""
 
 from __future__ import annotations
 
-import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,43 +18,32 @@ from graphnode.contract import JobStatus, TaskType
 from graphnode.stores import Job, JobExistsError, ResultKind, Store
 
 
-def _sqlite(tmp_path):
+@pytest.fixture
+def sqlite_adapter(tmp_path) -> Store:
     from graphnode.stores.sqlite import SQLiteStore
 
     return SQLiteStore(tmp_path / "store.db")
 
 
-def _mongomock(tmp_path):
-    import mongomock
-
-    from graphnode.stores.mongo import MongoStore
-
-    return MongoStore("mongodb://fake", database="graphnode_test",
-                      client=mongomock.MongoClient(tz_aware=True))
-
-
-def _real_mongo(tmp_path):
-    url = os.environ.get("GRAPHNODE_TEST_MONGO_URI")
-    if not url:
-        pytest.skip("GRAPHNODE_TEST_MONGO_URI not set")
+@pytest.fixture
+def mongo_adapter(mongo_uri) -> Iterator[Store]:
     import pymongo
 
     from graphnode.stores.mongo import MongoStore
 
-    client = pymongo.MongoClient(url, tz_aware=True)
-    database = f"graphnode_test_{uuid.uuid4().hex[:8]}"
-    store = MongoStore(url, database=database, client=client)
-    yield store
-    client.drop_database(database)
+    client = pymongo.MongoClient(mongo_uri, tz_aware=True)
+    database = f"graphnode_test_{uuid.uuid4().hex[:12]}"
+    store = MongoStore(mongo_uri, database=database, client=client)
+    try:
+        yield store
+    finally:
+        client.drop_database(database)
+        client.close()
 
 
-@pytest.fixture(params=[_sqlite, _mongomock, _real_mongo], ids=["sqlite", "mongomock", "mongodb"])
-def store(request, tmp_path) -> Store:
-    made = request.param(tmp_path)
-    if hasattr(made, "__next__"):
-        yield next(made)
-    else:
-        yield made
+@pytest.fixture(params=["sqlite_adapter", "mongo_adapter"], ids=["sqlite", "mongodb-wire"])
+def store(request) -> Store:
+    return request.getfixturevalue(request.param)
 
 
 def new_job(task_id="t1", user_id="alice") -> Job:
@@ -131,3 +126,41 @@ def test_results_and_jobs_in_a_scope(store):
     assert [r.document for r in found] == [{"doc": "d1"}, {"doc": "d2"}]
     assert store.results_in_scope("alice", ResultKind.DOCUMENT_GRAPH, "ws2") == []
     assert store.latest_result("alice", ResultKind.DOCUMENT_GRAPH, "ws1").taskId == "d2"
+
+
+def test_mongo_adapter_talks_over_the_wire(mongo_adapter, mongo_uri):
+    """pymongo's real network path: the adapter's client is connected to the server."""
+    import pymongo
+
+    assert mongo_adapter.jobs.database.client.address is not None
+    mongo_adapter.create_job(new_job("wire"))
+    with pymongo.MongoClient(mongo_uri, tz_aware=True) as other:
+        seen = other[mongo_adapter.jobs.database.name]["jobs"].find_one({"_id": "wire"})
+    assert seen["userId"] == "alice"
+
+
+def test_wire_server_runs_multi_document_transactions(mongo_uri):
+    """What the adapter relies on for writes that must land together: commit and abort."""
+    import pymongo
+
+    database = f"graphnode_tx_{uuid.uuid4().hex[:12]}"
+    with pymongo.MongoClient(mongo_uri, tz_aware=True) as client:
+        jobs, results = client[database]["jobs"], client[database]["results"]
+        jobs.insert_one({"_id": "seed"})  # collections exist before the transaction
+        results.insert_one({"_id": "seed"})
+        try:
+            with client.start_session() as session:
+                session.with_transaction(lambda s: (
+                    jobs.insert_one({"_id": "t1"}, session=s),
+                    results.insert_one({"_id": "r1"}, session=s)))
+            assert jobs.find_one({"_id": "t1"}) and results.find_one({"_id": "r1"})
+
+            def half_then_fail(s):
+                jobs.insert_one({"_id": "t2"}, session=s)
+                raise RuntimeError("crash between the two writes")
+
+            with client.start_session() as session, pytest.raises(RuntimeError):
+                session.with_transaction(half_then_fail)
+            assert jobs.find_one({"_id": "t2"}) is None
+        finally:
+            client.drop_database(database)
