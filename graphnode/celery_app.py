@@ -7,13 +7,20 @@ by name without importing ``tasks/``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Exchange, Queue
+from pydantic import ValidationError
 
 from graphnode.contract import TaskType
-from graphnode.settings import CommonSettings
+from graphnode.settings import (
+    CommonSettings,
+    GpuWorkerSettings,
+    ResultWorkerSettings,
+    describe_invalid,
+)
 
 #: Long polling: SQS holds a ReceiveMessage open up to 20 s (its maximum) until a message
 #: arrives, so idle workers make 3 requests a minute instead of dozens.
@@ -85,6 +92,44 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
     }
 
 
+class SettingsError(RuntimeError):
+    """A worker's settings are invalid; the message is one line that names what to fix."""
+
+
+def check_worker_settings(settings: CommonSettings, queues: Collection[str] | None) -> None:
+    """Build the settings of every role a worker consuming ``queues`` (None: all) plays.
+
+    Settings are otherwise built on a task's first use, so a bad value failed each job late,
+    once per receive; building them here makes the worker refuse to start instead.
+    """
+    roles: list[type[CommonSettings]] = []
+    if queues is None or settings.request_queue in queues:
+        roles.append(GpuWorkerSettings)
+    if queues is None or settings.result_queue in queues:
+        roles.append(ResultWorkerSettings)
+    for role in roles:
+        try:
+            role()
+        except ValidationError as exc:
+            raise SettingsError(f"invalid {role.__name__}: {describe_invalid(exc)}") from None
+
+
+def refuse_to_start_with_bad_settings(app: Celery) -> None:
+    """On ``worker_init`` (queues selected, nothing consumed yet), exit non-zero with the
+    message. SystemExit, because Celery logs and ignores a signal handler's Exception."""
+
+    @signals.worker_init.connect(weak=False)
+    def check(sender: Any, **_: Any) -> None:
+        if sender.app is not app:
+            return
+        selected = sender.app.amqp.queues.consume_from
+        try:
+            check_worker_settings(app.graphnode_settings,  # type: ignore[attr-defined]
+                                  list(selected) if selected else None)
+        except SettingsError as exc:
+            raise SystemExit(f"graphnode worker refuses to start: {exc}") from None
+
+
 def create_celery_app(settings: CommonSettings | None = None) -> Celery:
     settings = settings or CommonSettings()
     app = Celery("graphnode", set_as_current=True)
@@ -93,6 +138,7 @@ def create_celery_app(settings: CommonSettings | None = None) -> Celery:
     from graphnode import middleware
 
     middleware.install(app)
+    refuse_to_start_with_bad_settings(app)
     return app
 
 

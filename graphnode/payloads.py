@@ -19,11 +19,21 @@ CHECKSUM_METADATA_KEY = "sha256"
 #: The object tag that lets the bucket's lifecycle expire a graph copy no current graph uses,
 #: after a grace period (topology.yaml ``superseded_expiration_days``).
 SUPERSEDED_TAG = {"Key": "graphnode-superseded", "Value": "true"}
-MISSING_KEY_CODES = {"NoSuchKey", "404", "AccessDenied", "403"}
+#: Only these mean the object is not there. AccessDenied/403 is a permission problem.
+MISSING_KEY_CODES = {"NoSuchKey", "404"}
+DENIED_CODES = {"AccessDenied", "403"}
 
 
 class PayloadError(RuntimeError):
-    """A payload is missing or does not match its recorded checksum."""
+    """A payload is missing or does not match its recorded checksum: the job cannot succeed."""
+
+
+class PayloadAccessError(RuntimeError):
+    """S3 refused access to a payload: an infrastructure fault (IAM, bucket policy, KMS).
+
+    Deliberately not a ``PayloadError``: the job is not failed at once but the message is
+    left unacknowledged, so SQS redelivers it and a fixed policy lets it finish.
+    """
 
 
 class PayloadMissing(PayloadError):
@@ -92,9 +102,17 @@ class PayloadStore:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            # Without s3:ListBucket (see terraform/iam.tf), S3 answers a missing key with
-            # AccessDenied rather than NoSuchKey.
-            if exc.response["Error"]["Code"] not in MISSING_KEY_CODES:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            if code in DENIED_CODES:
+                # A role without s3:ListBucket on the prefix also gets AccessDenied for a
+                # missing key; the message says so rather than guessing which it is.
+                raise PayloadAccessError(
+                    f"payload {key}: S3 {code} ({error.get('Message', 'no message')}) on bucket "
+                    f"{self.bucket}: check the role's s3:GetObject (and s3:ListBucket, without "
+                    f"which a missing key also reads as AccessDenied); retried on redelivery"
+                ) from exc
+            if code not in MISSING_KEY_CODES:
                 raise
             raise PayloadMissing(
                 f"payload {key} does not exist (expired or never written)") from None

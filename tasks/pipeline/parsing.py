@@ -7,9 +7,11 @@ root yields exactly the conversation as displayed; the other branches are abando
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -30,6 +32,19 @@ class SourceItem:
     timestamp: float | None
     num_sections: int
     source_type: str = "chat"
+
+
+def content_id(prefix: str, *parts: str) -> str:
+    """A default id derived from an item's content, for items sent without one.
+
+    Positional ids (``conv-0``, ``note-0``) collided across add-node batches: the first item of
+    every batch had the same id. A digest of the normalised parts (Unicode NFC, whitespace
+    collapsed) is stable across runs, so re-sending an item finds its node, and distinct
+    content gets distinct ids; repeats within one input are still renamed by ``unique_ids``.
+    """
+    normalised = (" ".join(unicodedata.normalize("NFC", part).split()) for part in parts)
+    digest = hashlib.sha256("\x00".join(normalised).encode("utf-8")).hexdigest()
+    return f"{prefix}-{digest[:16]}"
 
 
 def _label(index: int, conv: dict[str, Any]) -> str:
@@ -164,8 +179,10 @@ def parse_conversation(index: int, conv: object) -> SourceItem | None:
 
     title = conv.get("title")
     title = title.strip() if isinstance(title, str) and title.strip() else "Untitled"
+    text = "\n\n".join(sections)
     raw_id = conv.get("id") or conv.get("conversation_id")
-    item_id = str(raw_id) if isinstance(raw_id, str | int) and str(raw_id) else f"conv-{index}"
+    item_id = (str(raw_id) if isinstance(raw_id, str | int) and str(raw_id)
+               else content_id("conv", title, text))
     stamp = _number(conv.get("create_time"))
     if stamp is None:
         stamp = _number(conv.get("update_time"))
@@ -174,7 +191,7 @@ def parse_conversation(index: int, conv: object) -> SourceItem | None:
     return SourceItem(
         id=item_id,
         title=title,
-        text="\n\n".join(sections),
+        text=text,
         timestamp=stamp,
         num_sections=len(sections),
         source_type="chat",

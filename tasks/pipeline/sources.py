@@ -25,6 +25,7 @@ from tasks.pipeline.parsing import (
     KEPT_ROLES,
     SourceItem,
     clean_text,
+    content_id,
     parse_chatgpt_export,
     timestamp_of,
     unique_ids,
@@ -78,12 +79,6 @@ def _short_title(text: str) -> str:
         return first or "Untitled"
     cut = first[:TITLE_CHARS].rsplit(" ", 1)[0]
     return cut + "…"
-
-
-def _content_id(prefix: str, *parts: str) -> str:
-    """A stable id from content, so re-sending the same input yields the same node id."""
-    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
-    return f"{prefix}-{digest[:16]}"
 
 
 # --- flat message lists ---------------------------------------------------------------------
@@ -155,7 +150,7 @@ def _message_conversation(messages: list[object], prefix: str) -> SourceItem | N
         return None
     text = "\n\n".join(sections)
     return SourceItem(
-        id=first_id or _content_id("messages", text),
+        id=first_id or content_id("messages", text),
         title=_short_title(first_user or sections[0]),
         text=text,
         timestamp=stamp,
@@ -240,10 +235,11 @@ def _note(index: int, node: object) -> SourceItem | None:
     stamp = timestamp_of(node.get("create_time"))
     if stamp is None:
         stamp = timestamp_of(node.get("update_time"))
+    text = "\n\n".join([title, *contents] if title else contents)
     return SourceItem(
-        id=str(raw_id) if raw_id is not None and str(raw_id) else f"note-{index}",
+        id=str(raw_id) if raw_id is not None and str(raw_id) else content_id("note", title, text),
         title=title or _short_title(contents[0]),
-        text="\n\n".join([title, *contents] if title else contents),
+        text=text,
         timestamp=stamp,
         num_sections=len(sections),
         source_type=source_type,

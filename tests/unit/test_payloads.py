@@ -1,7 +1,14 @@
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
-from graphnode.payloads import PayloadError, PayloadStore, input_key, result_key
+from graphnode.payloads import (
+    PayloadAccessError,
+    PayloadError,
+    PayloadStore,
+    input_key,
+    result_key,
+)
 from graphnode.settings import CommonSettings
 
 
@@ -31,6 +38,39 @@ def test_corruption_is_detected(payloads):
 def test_missing_payload_is_a_payload_error(payloads):
     with pytest.raises(PayloadError, match="does not exist"):
         payloads.get_bytes("nothing/here")
+
+
+def test_access_denied_is_a_retryable_access_error_with_its_real_message(payloads):
+    # Regression (item 11): AccessDenied used to read "does not exist" and fail the job for good.
+    key = "inputs/u/t/input.json"
+    with Stubber(payloads.client) as s3:
+        s3.add_client_error("get_object", service_error_code="AccessDenied",
+                            service_message="Access Denied", http_status_code=403)
+        with pytest.raises(PayloadAccessError) as denied:
+            payloads.get_bytes(key)
+    assert not isinstance(denied.value, PayloadError)
+    assert "AccessDenied" in str(denied.value) and key in str(denied.value)
+    assert "does not exist" not in str(denied.value)
+
+
+def test_access_denied_is_not_turned_into_a_failed_job():
+    """The GPU task lets it propagate: the message is not acknowledged and SQS redelivers."""
+    from graphnode.middleware import JobFailed
+    from tasks.context import bad_input_fails_the_job
+
+    with pytest.raises(PayloadAccessError), bad_input_fails_the_job():
+        raise PayloadAccessError("payload k: S3 AccessDenied")
+    with pytest.raises(JobFailed), bad_input_fails_the_job():
+        raise PayloadError("payload k does not exist")
+
+
+def test_other_s3_errors_propagate_unchanged(payloads):
+    from botocore.exceptions import ClientError
+
+    with Stubber(payloads.client) as s3:
+        s3.add_client_error("get_object", service_error_code="SlowDown", http_status_code=503)
+        with pytest.raises(ClientError, match="SlowDown"):
+            payloads.get_bytes("k")
 
 
 def test_keys_are_built_from_validated_ids_only():

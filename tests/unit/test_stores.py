@@ -1,11 +1,17 @@
-"""One contract suite for every Store adapter: SQLite, MongoDB over the wire (nx-27017, a
-wire-compatible server on SQLite), and a real MongoDB when GRAPHNODE_TEST_MONGO_URI is set."""
+"""One contract suite for every Store adapter, each test against each of them:
+
+- ``sqlite``: the embedded default, a SQLite file;
+- ``mongodb-wire``: the MongoDB adapter over pymongo's real network path, against the
+  ``mongo_uri`` server: nx-27017, a MongoDB wire-compatible server on SQLite (not MongoDB
+  itself), or a real MongoDB when GRAPHNODE_TEST_MONGO_URI is set. Each test gets a
+  database of its own, dropped afterwards.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,83 +19,32 @@ from graphnode.contract import JobStatus, TaskType
 from graphnode.stores import Job, JobExistsError, Outcome, ResultKind, Store
 
 
-def _sqlite(tmp_path):
+@pytest.fixture
+def sqlite_adapter(tmp_path) -> Store:
     from graphnode.stores.sqlite import SQLiteStore
 
     return SQLiteStore(tmp_path / "store.db")
 
 
-@pytest.fixture(scope="session")
-def wire_mongo_url(tmp_path_factory):
-    """nx-27017: a MongoDB wire-compatible server on SQLite (not MongoDB itself), so that
-    pymongo's real network path, transactions included, runs on every test run."""
-    import shutil
-    import subprocess
-    import sys
-    import time
-
-    import pymongo
-
-    from graphnode.devstack import free_port
-
-    port = free_port()
-    server = shutil.which("nx-27017") or str(Path(sys.executable).parent / "nx-27017")
-    folder = tmp_path_factory.mktemp("nx")
-    # Its own pid and log files: by default every instance shares one in /tmp.
-    process = subprocess.Popen(
-        [server, "--data-dir", str(folder / "data"), "-p", str(port),
-         "--pid-file", str(folder / "nx.pid"), "--log-file", str(folder / "nx.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"mongodb://127.0.0.1:{port}/graphnode_test"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            pymongo.MongoClient(url, serverSelectionTimeoutMS=500).admin.command("ping")
-            break
-        except pymongo.errors.PyMongoError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("nx-27017 did not start") from None
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(10)
-
-
-def _wire_mongo(tmp_path, url):
+@pytest.fixture
+def mongo_adapter(mongo_uri) -> Iterator[Store]:
     import pymongo
 
     from graphnode.stores.mongo import MongoStore
 
-    client = pymongo.MongoClient(url, tz_aware=True)
-    return MongoStore(url, database=f"t{uuid.uuid4().hex[:12]}", client=client)
+    client = pymongo.MongoClient(mongo_uri, tz_aware=True)
+    database = f"graphnode_test_{uuid.uuid4().hex[:12]}"
+    store = MongoStore(mongo_uri, database=database, client=client)
+    try:
+        yield store
+    finally:
+        client.drop_database(database)
+        client.close()
 
 
-def _real_mongo(tmp_path):
-    url = os.environ.get("GRAPHNODE_TEST_MONGO_URI")
-    if not url:
-        pytest.skip("GRAPHNODE_TEST_MONGO_URI not set")
-    import pymongo
-
-    from graphnode.stores.mongo import MongoStore
-
-    client = pymongo.MongoClient(url, tz_aware=True)
-    database = f"graphnode_test_{uuid.uuid4().hex[:8]}"
-    store = MongoStore(url, database=database, client=client)
-    yield store
-    client.drop_database(database)
-
-
-@pytest.fixture(params=["sqlite", "wire-mongo-nx27017", "mongodb"])
-def store(request, tmp_path) -> Store:
-    if request.param == "wire-mongo-nx27017":
-        made = _wire_mongo(tmp_path, request.getfixturevalue("wire_mongo_url"))
-    else:
-        made = {"sqlite": _sqlite, "mongodb": _real_mongo}[request.param](tmp_path)
-    if hasattr(made, "__next__"):
-        yield next(made)
-    else:
-        yield made
+@pytest.fixture(params=["sqlite_adapter", "mongo_adapter"], ids=["sqlite", "mongodb-wire"])
+def store(request) -> Store:
+    return request.getfixturevalue(request.param)
 
 
 def new_job(task_id="t1", user_id="alice") -> Job:
@@ -175,7 +130,7 @@ def test_add_nodes_commit_only_on_the_graph_they_extend(store):
 def test_concurrent_add_nodes_on_one_base_let_one_win(store, request):
     from concurrent.futures import ThreadPoolExecutor
 
-    if "nx27017" in request.node.name:
+    if "mongodb-wire" in request.node.name and not os.environ.get("GRAPHNODE_TEST_MONGO_URI"):
         pytest.skip("nx-27017 cannot run concurrent transactions (its SQLite savepoints clash: "
                     "'no such savepoint'); MongoDB serialises them by write conflict")
     for task_id in ("base", "a1", "a2", "a3", "gen"):
@@ -215,3 +170,42 @@ def test_results_and_jobs_in_a_scope(store):
     assert [j.taskId for j in store.jobs_in_scope("alice", "ws1")] == ["d1", "d2"]
     assert store.latest_result("alice", ResultKind.DOCUMENT_GRAPH, "ws1").taskId == "d2"
     assert store.latest_result("carol", ResultKind.GRAPH) is None
+
+
+def test_mongo_adapter_talks_over_the_wire(mongo_adapter, mongo_uri):
+    """pymongo's real network path: the adapter's client is connected to the server."""
+    import pymongo
+
+    assert mongo_adapter.jobs.database.client.address is not None
+    mongo_adapter.create_job(new_job("wire"))
+    with pymongo.MongoClient(mongo_uri, tz_aware=True) as other:
+        seen = other[mongo_adapter.jobs.database.name]["jobs"].find_one({"_id": "wire"})
+    assert seen["userId"] == "alice"
+
+
+def test_wire_server_runs_multi_document_transactions(mongo_uri):
+    """What the adapter relies on for writes that must land together: commit and abort."""
+    import pymongo
+
+    database = f"graphnode_tx_{uuid.uuid4().hex[:12]}"
+    with pymongo.MongoClient(mongo_uri, tz_aware=True) as client:
+        jobs, results = client[database]["jobs"], client[database]["results"]
+        jobs.insert_one({"_id": "seed"})  # collections exist before the transaction
+        results.insert_one({"_id": "seed"})
+        try:
+            with client.start_session() as session:
+                session.with_transaction(lambda s: (
+                    jobs.insert_one({"_id": "t1"}, session=s),
+                    results.insert_one({"_id": "r1"}, session=s)))
+            assert jobs.find_one({"_id": "t1"}) and results.find_one({"_id": "r1"})
+
+            def half_then_fail(s):
+                jobs.insert_one({"_id": "t2"}, session=s)
+                raise RuntimeError("crash between the two writes")
+
+            with client.start_session() as session, pytest.raises(RuntimeError):
+                session.with_transaction(half_then_fail)
+            assert jobs.find_one({"_id": "t2"}) is None
+        finally:
+            client.drop_database(database)
+

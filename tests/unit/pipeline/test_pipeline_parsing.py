@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
+import unicodedata
 from typing import Any
 
 import pytest
 
 from tasks.pipeline.errors import InputError
-from tasks.pipeline.parsing import SourceItem, clean_text, parse_chatgpt_export, timestamp_of
+from tasks.pipeline.parsing import (
+    SourceItem,
+    clean_text,
+    content_id,
+    parse_chatgpt_export,
+    timestamp_of,
+)
 from tasks.pipeline.sources import parse_input
 
 
@@ -64,14 +71,52 @@ def test_follows_the_active_branch_and_keeps_only_user_and_assistant_text():
     assert item.timestamp == 1700000000.5
 
 
-def test_ids_fall_back_to_conversation_id_then_index():
+def test_ids_fall_back_to_conversation_id_then_content():
     a = branching_conversation()
     del a["id"]
     a["conversation_id"] = "conv-uuid"
     b = branching_conversation()
     del b["id"]
     items = parse_chatgpt_export([a, b])
-    assert [i.id for i in items] == ["conv-uuid", "conv-1"]
+    assert items[0].id == "conv-uuid"
+    assert items[1].id == content_id("conv", "Sourdough", items[1].text)
+
+
+def conversation_without_id(title: str, question: str, answer: str) -> dict:
+    return {"title": title, "current_node": "a", "mapping": {
+        "u": node("u", None, ["a"], message("user", question)),
+        "a": node("a", "u", [], message("assistant", answer)),
+    }}
+
+
+def test_conversations_without_ids_in_two_batches_do_not_collide():
+    # Regression (item 9): both batches' first conversation used to be "conv-0".
+    first = [conversation_without_id("Sourdough", "How do I feed a starter?", "Flour, water."),
+             conversation_without_id("김치", "김치는 어떻게 담가요?", "배추를 소금에 절여요.")]
+    second = [conversation_without_id("Rye", "Is rye flour good?", "Yes."),
+              conversation_without_id("된장찌개", "된장찌개 끓이는 법?", "멸치 육수를 내요.")]
+    first_ids = [i.id for i in parse_chatgpt_export(first)]
+    second_ids = [i.id for i in parse_chatgpt_export(second)]
+    assert all(i.startswith("conv-") for i in first_ids + second_ids)
+    assert len(set(first_ids + second_ids)) == 4
+    # Stable: the same conversation sent again (alone, or later in a list) keeps its id.
+    assert [i.id for i in parse_chatgpt_export(first[1:])] == first_ids[1:]
+    assert [i.id for i in parse_chatgpt_export([*second, *first])][2:] == first_ids
+
+
+def test_content_ids_ignore_unicode_form_and_spacing_only():
+    composed = content_id("note", "김치", "배추를  소금에\n절여요.")
+    assert content_id("note", unicodedata.normalize("NFD", "김치"), "배추를 소금에 절여요.") == (
+        composed
+    )
+    assert content_id("note", "김치", "배추를 소금에 절여요!") != composed
+    assert content_id("note", "김치 배추를", "소금에 절여요.") != composed  # parts stay apart
+
+
+def test_same_conversation_twice_without_ids_keeps_repeats_unique():
+    conv = conversation_without_id("Sourdough", "How do I feed a starter?", "Flour, water.")
+    first, second = (i.id for i in parse_chatgpt_export([conv, copy.deepcopy(conv)]))
+    assert second == f"{first}-2"
 
 
 def test_duplicate_ids_are_made_unique():

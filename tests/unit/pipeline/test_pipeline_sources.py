@@ -313,6 +313,35 @@ def test_notes_become_one_item_per_source_node():
     assert len(items) == 2  # the node with neither title nor content is dropped
 
 
+def note_without_id(title: str, content: str) -> dict:
+    return {"title": title, "sections": [{"id": "s", "content": content}]}
+
+
+def test_notes_without_ids_in_two_add_node_batches_do_not_collide():
+    # Regression (item 9): the first note of every batch used to be "note-0", so a second
+    # add-node batch reused the first batch's node id and the job FAILED.
+    first = {"source_nodes": [note_without_id("Garden plan", "Tomatoes by the fence."),
+                              note_without_id("텃밭 계획", "울타리 옆에 토마토를 심는다.")]}
+    second = {"source_nodes": [note_without_id("Compost", "Turn it weekly."),
+                               note_without_id("퇴비", "매주 뒤집어 준다.")]}
+    first_ids = [i.id for i in parse_notes(first)]
+    second_ids = [i.id for i in parse_notes(second)]
+    assert all(i.startswith("note-") for i in first_ids + second_ids)
+    assert len(set(first_ids + second_ids)) == 4
+    # The same note sent again gets the same id, so add-node recognises it as already there.
+    resent = {"source_nodes": [second["source_nodes"][0], first["source_nodes"][1]]}
+    assert [i.id for i in parse_input(resent)] == [second_ids[0], first_ids[1]]
+    # Repeats within one batch are still made unique.
+    twice = {"source_nodes": first["source_nodes"][:1] * 2}
+    assert [i.id for i in parse_notes(twice)] == [first_ids[0], f"{first_ids[0]}-2"]
+
+
+def test_untitled_notes_differ_by_content():
+    ids = {i.id for i in parse_notes({"source_nodes": [note_without_id("", "메모 하나"),
+                                                        note_without_id("", "메모 둘")]})}
+    assert len(ids) == 2
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
