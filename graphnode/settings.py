@@ -129,6 +129,14 @@ class GpuWorkerSettings(CommonSettings):
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
+    # Bounds per microscope document, so that a small file that expands to a huge text fails
+    # its job with the limit's name instead of holding a GPU worker (a 0.5 MB DOCX expanded to
+    # 205,311 chunks: 176 s at 1.6 GB). 2 M characters is a 1,000-page book.
+    max_document_chars: int = Field(default=2_000_000, ge=1)
+    max_document_chunks: int = Field(default=4_000, ge=1)
+    max_document_entities: int = Field(default=20_000, ge=1)
+    # DOCX/PPTX unpacked, checked before their XML is parsed (the parse holds it all).
+    max_document_expanded_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
 
 
 class ResultWorkerSettings(CommonSettings):
