@@ -87,8 +87,10 @@ class _InputRef(_Payload):
 
 
 class GraphGenerationRequest(_InputRef):
-    minClusters: int = Field(default=3, ge=1, le=50)
-    maxClusters: int = Field(default=8, ge=1, le=50)
+    # strict: JSON true or 2.5 is refused, not read as 1 or 2 (the API turns query-string
+    # digits into ints before validating).
+    minClusters: int = Field(default=3, ge=1, le=50, strict=True)
+    maxClusters: int = Field(default=8, ge=1, le=50, strict=True)
 
     @model_validator(mode="after")
     def _range(self) -> GraphGenerationRequest:

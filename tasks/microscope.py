@@ -11,7 +11,13 @@ from graphnode.contract import (
     TaskType,
 )
 from graphnode.middleware import EnvelopeTask
-from tasks.context import bad_input_fails_the_job, payload_store, put_outputs, text_generator
+from tasks.context import (
+    bad_input_fails_the_job,
+    gpu_settings,
+    payload_store,
+    put_outputs,
+    text_generator,
+)
 
 
 @celery_app.task(name=TaskType.MICROSCOPE_INGEST_REQUEST.value, base=EnvelopeTask, bind=True)
@@ -19,12 +25,17 @@ def ingest(self: EnvelopeTask, envelope: Envelope, request: MicroscopeIngestRequ
     from tasks.pipeline.microscope import chunk_document, extract_graph
     from tasks.pipeline.sources import extract_document_text
 
-    with bad_input_fails_the_job():
+    limits = gpu_settings()
+    with bad_input_fails_the_job():  # past a limit too: the InputError names it
         raw = payload_store().get_bytes(request.inputKey, request.inputSha256)
         self.progress("extracting text", 0.05)
-        chunks = chunk_document(extract_document_text(raw, request.fileName))
-    self.progress("extracting entities", 0.2, f"{len(chunks)} chunks")
-    graph = extract_graph(chunks, generator=text_generator())
+        text = extract_document_text(raw, request.fileName,
+                                     max_chars=limits.max_document_chars,
+                                     max_expanded_bytes=limits.max_document_expanded_bytes)
+        chunks = chunk_document(text, max_chunks=limits.max_document_chunks)
+        self.progress("extracting entities", 0.2, f"{len(chunks)} chunks")
+        graph = extract_graph(chunks, generator=text_generator(),
+                              max_entities=limits.max_document_entities)
     self.progress("storing", 0.95)
     graph["document"] = {"documentId": request.documentId, "fileName": request.fileName}
     keys = put_outputs(request.userId, envelope.taskId, {"graph": graph})

@@ -21,7 +21,7 @@ class ResultContext:
 def build_result_context() -> ResultContext:
     settings = ResultWorkerSettings()
     return ResultContext(
-        store=open_store(settings.store_url),
+        store=open_store(settings.store_url, busy_timeout=settings.store_busy_timeout_seconds),
         payloads=PayloadStore(settings),
         events=EventPublisher(settings.redis_url),
     )

@@ -13,7 +13,7 @@ import redis
 from flask import Flask, current_app
 
 from graphnode.payloads import PayloadStore
-from graphnode.settings import ApiSettings
+from graphnode.settings import ApiSettings, refuse_public_jwt_secret
 from graphnode.stores import Store, open_store
 
 
@@ -32,15 +32,22 @@ def services() -> Services:
 
 
 def create_app(settings: ApiSettings | None = None, store: Store | None = None) -> Flask:
+    """The app; refuses (RuntimeError) the public default JWT secret outside the local stack."""
     from graphnode.api import errors, events, graphs, jobs, workspaces
+    from graphnode.api.offload import cooperative_store
+    from graphnode.api.request import BoundedRequest
 
     settings = settings or ApiSettings()
+    refuse_public_jwt_secret(settings)
     app = Flask("graphnode.api")
+    app.request_class = BoundedRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["graphnode"] = Services(
         settings=settings,
-        store=store or open_store(settings.store_url),
+        store=cooperative_store(
+            store or open_store(settings.store_url,
+                                busy_timeout=settings.store_busy_timeout_seconds)),
         payloads=PayloadStore(settings),
         # Bounded waits: a frozen Redis costs one request a 503, never a stuck worker.
         redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5,
@@ -54,6 +61,8 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
+        """Liveness only: it touches neither the store nor Redis, so a busy store cannot
+        make the worker look dead."""
         return {"status": "ok"}
 
     return app

@@ -2,32 +2,70 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from gunicorn.http.errors import NoMoreData, ParseException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+#: Seconds a client should wait before retrying a request refused because the store is busy.
+STORE_BUSY_RETRY_AFTER = 2
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
-def error_response(status: int, code: str, message: str) -> ResponseReturnValue:
-    return jsonify(error={"code": code, "message": message}), status
+def error_response(status: int, code: str, message: str,
+                   headers: dict[str, str] | None = None) -> ResponseReturnValue:
+    return jsonify(error={"code": code, "message": message}), status, headers or {}
+
+
+def store_is_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED, extended codes included: another writer holds the file."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> ResponseReturnValue:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return error_response(413, "request_entity_too_large",
+                              f"the body is over the limit of {limit} bytes "
+                              "(GRAPHNODE_MAX_UPLOAD_BYTES)")
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def _store_error(exc: sqlite3.OperationalError) -> ResponseReturnValue:
+        if not store_is_busy(exc):
+            return _unexpected(exc)
+        app.logger.warning("store busy, answering 503: %s", exc)
+        return error_response(503, "store_busy", "the job store is busy; retry shortly",
+                              {"Retry-After": str(STORE_BUSY_RETRY_AFTER)})
+
+    # gunicorn raises these while the view reads a body it cannot parse (a malformed chunk,
+    # a body cut short): the client's fault, not ours.
+    @app.errorhandler(ParseException)
+    @app.errorhandler(NoMoreData)
+    def _bad_body(exc: Exception) -> ResponseReturnValue:
+        return error_response(400, "malformed_body",
+                              f"the request body could not be read: {exc}")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:

@@ -12,6 +12,13 @@ from graphnode.api.errors import ApiError
 from graphnode.events import open_event_stream
 
 EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
+#: Redis stream ids are two unsigned 64-bit numbers; a larger one makes XREAD fail.
+MAX_STREAM_ID_PART = 2**64 - 1
+
+def _valid_event_id(value: str) -> bool:
+    return bool(EVENT_ID.fullmatch(value)) and all(
+        int(part) <= MAX_STREAM_ID_PART for part in value.split("-"))
+
 
 blueprint = Blueprint("events", __name__, url_prefix="/v1/events")
 
@@ -21,8 +28,9 @@ def stream() -> Response:
     user_id = current_user(allow_query_token=True)
     svc = services()
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("lastEventId")
-    if last_event_id and not EVENT_ID.fullmatch(last_event_id):
-        raise ApiError(400, "invalid_last_event_id", "Last-Event-ID must look like 1700000000000-0")
+    if last_event_id and not _valid_event_id(last_event_id):
+        raise ApiError(400, "invalid_last_event_id",
+                       "Last-Event-ID must look like 1700000000000-0 (two 64-bit numbers)")
     import redis
 
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, request
@@ -35,14 +36,23 @@ def _read_items() -> tuple[Any, dict[str, Any]]:
     else:
         raise ApiError(415, "unsupported_media_type",
                        "send application/json or multipart/form-data with a 'file' field")
+    options = {k: _query_int(v) for k, v in options.items()}
     try:
         items = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the body is nested too deeply") from None
     if isinstance(items, dict):
         options.update({k: v for k, v in items.items() if k in GENERATION_OPTIONS})
     _check_items(items)
     return items, options
+
+
+def _query_int(value: str) -> int | str:
+    """A query-string or form value as an int when it is one ("5"); anything else is left
+    for the contract to refuse with a message."""
+    return int(value) if re.fullmatch(r"-?\d{1,9}", value) else value
 
 
 def _check_items(items: Any) -> None:

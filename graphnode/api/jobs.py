@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -12,7 +13,7 @@ from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.celery_app import celery_app
-from graphnode.contract import PAYLOAD_MODELS, FailureKind, JobStatus, TaskType
+from graphnode.contract import PAYLOAD_MODELS, TASK_ID_PATTERN, FailureKind, JobStatus, TaskType
 from graphnode.middleware import send_message
 from graphnode.payloads import input_key
 from graphnode.stores import Job, Outcome, ResultKind
@@ -78,8 +79,13 @@ def accept_job(
     key = None
     if document is not None:
         key = input_key(user_id, task_id)
-        payload = payload.model_copy(update={
-            "inputKey": key, "inputSha256": svc.payloads.put_json(key, document)})
+        try:
+            checksum = svc.payloads.put_json(key, document)
+        except UnicodeEncodeError:  # json.loads keeps a lone "\ud800"; UTF-8 cannot hold it
+            raise ApiError(400, "invalid_json",
+                           "the body holds a lone UTF-16 surrogate (e.g. \\ud800), which is "
+                           "not text") from None
+        payload = payload.model_copy(update={"inputKey": key, "inputSha256": checksum})
     elif raw is not None:
         key = input_key(user_id, task_id, "input.bin")
         payload = payload.model_copy(update={
@@ -107,6 +113,9 @@ def accept_job(
 
 def own_job(task_id: str) -> Job:
     user_id = current_user()
+    # An id no job can have (too long, odd characters) is neither looked up nor echoed.
+    if not re.fullmatch(TASK_ID_PATTERN, task_id):
+        raise ApiError(404, "not_found", "no such job: a task id is 1-64 letters, digits, - or _")
     job = services().store.get_job(task_id)
     if job is None or job.userId != user_id:  # another user's job is as good as absent
         raise ApiError(404, "not_found", f"no job {task_id}")

@@ -18,6 +18,8 @@ from graphnode.contract import DOCUMENT_EXTENSIONS, TASK_ID_PATTERN, TaskType
 from graphnode.stores import ResultKind
 from graphnode.workspace import merge_document_graphs
 
+MAX_FILE_NAME_CHARS = 200
+
 blueprint = Blueprint("workspaces", __name__, url_prefix="/v1/workspaces")
 
 
@@ -28,13 +30,14 @@ def _check_group(group_id: str) -> None:
 
 def _safe_file_name(name: str) -> str:
     """The base name only, printable; it is metadata and never part of an S3 key."""
-    base = PurePath(name.replace("\\", "/")).name.strip()
-    base = re.sub(r"[^\w .()-]", "_", base)[:200]
-    if PurePath(base).suffix.lower() not in DOCUMENT_EXTENSIONS:
+    base = re.sub(r"[^\w .()-]", "_", PurePath(name.replace("\\", "/")).name.strip())
+    suffix = PurePath(base).suffix
+    if suffix.lower() not in DOCUMENT_EXTENSIONS:
         raise ApiError(415, "unsupported_document",
-                       f"{base or 'the file'}: supported types are "
+                       f"{base[:MAX_FILE_NAME_CHARS] or 'the file'}: supported types are "
                        f"{', '.join(sorted(DOCUMENT_EXTENSIONS))}")
-    return base
+    # Shorten the stem, never the extension the GPU worker picks its reader by.
+    return base[:-len(suffix)][:MAX_FILE_NAME_CHARS - len(suffix)] + suffix
 
 
 @blueprint.post("/<group_id>/documents")

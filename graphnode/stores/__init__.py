@@ -16,11 +16,12 @@ __all__ = ["Committed", "Job", "JobExistsError", "Outcome", "ResultKind", "Store
            "StoredResult", "open_store"]
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, busy_timeout: float = 30.0) -> Store:
+    """``busy_timeout``: how long a SQLite write waits for another writer (seconds)."""
     if url.startswith("sqlite:///"):
         from graphnode.stores.sqlite import SQLiteStore
 
-        return SQLiteStore(url.removeprefix("sqlite:///"))
+        return SQLiteStore(url.removeprefix("sqlite:///"), busy_timeout=busy_timeout)
     if url.startswith(("mongodb://", "mongodb+srv://")):
         from graphnode.stores.mongo import MongoStore
 

@@ -60,10 +60,13 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at) WHERE sent_at I
 class SQLiteStore(Store):
     """One short-lived connection per operation: safe across threads, greenlets and processes."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout: float = 30.0) -> None:
+        """``busy_timeout``: seconds a write waits for another writer before it raises
+        ``sqlite3.OperationalError`` (database is locked)."""
         self.path = str(path)
+        self.busy_timeout = busy_timeout
         # WAL: the API reads while the result worker writes, from another process.
-        setup = sqlite3.connect(self.path, timeout=30)
+        setup = sqlite3.connect(self.path, timeout=busy_timeout)
         try:
             setup.execute("PRAGMA journal_mode=WAL")
             setup.executescript(SCHEMA)
@@ -74,7 +77,7 @@ class SQLiteStore(Store):
     def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         """One transaction: IMMEDIATE for writes (read-check-write without a lost update),
         deferred for reads, which then never wait on a writer (WAL)."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:

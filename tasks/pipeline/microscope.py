@@ -106,13 +106,15 @@ def _skip_space(text: str, pos: int) -> int:
     return pos
 
 
-def chunk_document(text: str, chunk_chars: int = 1200, overlap: int = 200) -> list[Chunk]:
+def chunk_document(text: str, chunk_chars: int = 1200, overlap: int = 200,
+                   max_chunks: int | None = None) -> list[Chunk]:
     """Overlapping windows of at most ``chunk_chars`` characters covering every word of ``text``.
 
     A window ends at the last paragraph break in its second half, else the last sentence end,
     else the last space; the next one starts at the first sentence (else word) start within
     ``overlap`` characters before that end, so a sentence cut by one window is whole in the
-    next. Offsets index the original text; surrounding whitespace is trimmed.
+    next. Offsets index the original text; surrounding whitespace is trimmed. More than
+    ``max_chunks`` windows fail the document as soon as the next one would be made.
     """
     if not isinstance(text, str) or not text.strip():
         raise InputError("document: the text is empty")
@@ -125,6 +127,9 @@ def chunk_document(text: str, chunk_chars: int = 1200, overlap: int = 200) -> li
     last = len(text.rstrip())
     start = _skip_space(text, 0)
     while start < last:
+        if max_chunks is not None and len(chunks) >= max_chunks:
+            raise InputError(f"document: more than the limit of {max_chunks:,} chunks "
+                             "(GRAPHNODE_MAX_DOCUMENT_CHUNKS)")
         hard = start + chunk_chars
         if hard >= len(text):
             end = len(text)
@@ -616,11 +621,13 @@ def extract_graph(
     *,
     generator: TextGenerator | None = None,
     max_entities_per_chunk: int = 8,
+    max_entities: int | None = None,
 ) -> dict:
     """The document's ``{entities, relations, chunks, extraction}`` (see the module docstring).
 
     With a ``generator`` every chunk is sent to the LLM; chunks whose answer fails or does not
-    parse use key phrases instead and are listed in ``extraction.fallbackChunks``.
+    parse use key phrases instead and are listed in ``extraction.fallbackChunks``. More
+    than ``max_entities`` distinct entities fail the document.
     """
     if not chunks:
         raise InputError("document: there are no chunks to extract entities from")
@@ -644,6 +651,9 @@ def extract_graph(
         findings = [f if f is not None else fallback[i] for i, f in enumerate(findings)]
     done = [f for f in findings if f is not None]
     entities, relations = assemble(done)
+    if max_entities is not None and len(entities) > max_entities:
+        raise InputError(f"document: {len(entities):,} entities, over the limit of "
+                         f"{max_entities:,} (GRAPHNODE_MAX_DOCUMENT_ENTITIES)")
     llm_chunks = sum(f.method == "llm" for f in done)
     return {
         "entities": entities,

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import re
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _HSPACE = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _STREAM_REPR = re.compile(r"\s*'?<_io\.BytesIO object at 0x[0-9a-fA-F]+>'?")
+#: DOCX and PPTX are zip archives of XML that their readers load whole.
+_ARCHIVE_EXTENSIONS = frozenset({".docx", ".pptx"})
 
 
 def _kind(value: object) -> str:
@@ -271,6 +274,43 @@ def parse_notes(data: object) -> list[SourceItem]:
 # --- documents ------------------------------------------------------------------------------
 
 
+class TextBudget:
+    """Counts the characters a document's reader extracts and fails the document the moment
+    they pass ``max_chars``: a small file that expands to a huge text is refused while it is
+    read, before its chunks and entities exist. ``max_chars=None``: no limit."""
+
+    def __init__(self, file_name: str, max_chars: int | None = None) -> None:
+        self.file_name = file_name
+        self.max_chars = max_chars
+        self.used = 0
+
+    def take(self, text: str) -> str:
+        self.used += len(text)
+        if self.max_chars is not None and self.used > self.max_chars:
+            raise InputError(
+                f"{self.file_name}: the document's text is longer than the limit of "
+                f"{self.max_chars:,} characters (GRAPHNODE_MAX_DOCUMENT_CHARS)")
+        return text
+
+
+def check_expanded_size(raw: bytes, file_name: str, max_bytes: int | None) -> None:
+    """Refuse a DOCX or PPTX whose parts expand past ``max_bytes`` before a reader parses it:
+    the readers hold the whole XML tree in memory, and deflate compresses repeated markup
+    about 1,000 to 1. The sizes come from the archive's directory; zipfile stops reading a
+    part at its declared size, so a part cannot lie its way past this check."""
+    if max_bytes is None or Path(file_name).suffix.lower() not in _ARCHIVE_EXTENSIONS:
+        return
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return  # not an archive at all: the reader says so in its own words
+    if expanded > max_bytes:
+        raise InputError(
+            f"{file_name}: the document expands to {expanded:,} bytes, over the limit of "
+            f"{max_bytes:,} (GRAPHNODE_MAX_DOCUMENT_EXPANDED_BYTES)")
+
+
 def _tidy(text: str) -> str:
     """Extracted text with runs of spaces collapsed, lines stripped, at most one blank line."""
     lines = (_HSPACE.sub(" ", line).strip() for line in text.replace("\r", "\n").split("\n"))
@@ -287,7 +327,8 @@ def _decode(raw: bytes, file_name: str) -> str:
         ) from exc
 
 
-def _text_sections(raw: bytes, file_name: str) -> tuple[str | None, list[str]]:
+def _text_sections(raw: bytes, file_name: str,
+                   budget: TextBudget) -> tuple[str | None, list[str]]:
     """Markdown or plain text split at ATX headings outside code fences; title = first heading.
 
     Splitting before cleaning keeps a fence from swallowing the sections after it. Markdown is
@@ -297,7 +338,7 @@ def _text_sections(raw: bytes, file_name: str) -> tuple[str | None, list[str]]:
     title: str | None = None
     sections: list[list[str]] = [[]]
     in_fence = False
-    for line in _decode(raw, file_name).splitlines():
+    for line in budget.take(_decode(raw, file_name)).splitlines():
         if _FENCE.match(line):
             in_fence = not in_fence
         heading = None if in_fence else _ATX_HEADING.match(line)
@@ -337,7 +378,8 @@ def _unreadable(file_name: str, kind: str, exc: Exception, notes: Sequence[str] 
     return InputError(f"{file_name}: not a readable {kind} ({'; '.join(dict.fromkeys(reasons))})")
 
 
-def _pdf_sections(raw: bytes, file_name: str) -> tuple[str | None, list[str]]:
+def _pdf_sections(raw: bytes, file_name: str,
+                  budget: TextBudget) -> tuple[str | None, list[str]]:
     """One section per page with text. The title is left to the file name: PDF metadata
     titles are mostly producer leftovers ("Microsoft Word - Document1")."""
     from pypdf import PdfReader
@@ -347,7 +389,7 @@ def _pdf_sections(raw: bytes, file_name: str) -> tuple[str | None, list[str]]:
             reader = PdfReader(io.BytesIO(raw))
             if reader.is_encrypted and not reader.decrypt(""):
                 raise InputError(f"{file_name}: the PDF is password-protected")
-            pages = [page.extract_text() or "" for page in reader.pages]
+            pages = [budget.take(page.extract_text() or "") for page in reader.pages]
         except InputError:
             raise
         except Exception as exc:  # corrupt files raise anything: PdfReadError, KeyError, ...
@@ -370,12 +412,16 @@ def _docx_blocks(document: Any) -> Iterator[tuple[bool, str]]:
             yield style == "Title" or style.startswith("Heading"), text
 
 
-def _docx_sections(raw: bytes, file_name: str) -> tuple[str | None, list[str]]:
+def _docx_sections(raw: bytes, file_name: str,
+                   budget: TextBudget) -> tuple[str | None, list[str]]:
     """Sections start at each Title/Heading paragraph; the title is the first of them."""
     import docx
 
     try:
-        blocks = list(_docx_blocks(docx.Document(io.BytesIO(raw))))
+        blocks = [(heading, budget.take(text))
+                  for heading, text in _docx_blocks(docx.Document(io.BytesIO(raw)))]
+    except InputError:
+        raise
     except Exception as exc:  # BadZipFile, KeyError for a missing part, ValueError, ...
         raise _unreadable(file_name, "DOCX", exc) from exc
     title = next((text for heading, text in blocks if heading), None)
@@ -399,7 +445,8 @@ def _shape_texts(shape: Any) -> Iterator[str]:
             yield " | ".join(c.text.strip() for c in row.cells if c.text.strip())
 
 
-def _pptx_sections(raw: bytes, file_name: str) -> tuple[str | None, list[str]]:
+def _pptx_sections(raw: bytes, file_name: str,
+                   budget: TextBudget) -> tuple[str | None, list[str]]:
     """One section per slide (speaker notes included); the title is the first slide title.
 
     Core properties are ignored: python-pptx stamps "PowerPoint Presentation" on every file.
@@ -416,13 +463,15 @@ def _pptx_sections(raw: bytes, file_name: str) -> tuple[str | None, list[str]]:
             heading = slide.shapes.title
             if title is None and heading is not None and heading.text.strip():
                 title = heading.text.strip()
-            sections.append(_tidy("\n".join(texts)))
+            sections.append(budget.take(_tidy("\n".join(texts))))
+    except InputError:
+        raise
     except Exception as exc:  # BadZipFile, KeyError, "not a PowerPoint file" ValueError, ...
         raise _unreadable(file_name, "PPTX", exc) from exc
     return title, [s for s in sections if s]
 
 
-_READERS: dict[str, Callable[[bytes, str], tuple[str | None, list[str]]]] = {
+_READERS: dict[str, Callable[[bytes, str, TextBudget], tuple[str | None, list[str]]]] = {
     ".pdf": _pdf_sections,
     ".docx": _docx_sections,
     ".pptx": _pptx_sections,
@@ -432,8 +481,12 @@ _READERS: dict[str, Callable[[bytes, str], tuple[str | None, list[str]]]] = {
 }
 
 
-def _document_sections(raw: bytes, file_name: str) -> tuple[str | None, list[str]]:
-    """``(title or None, non-empty sections)`` of any supported document."""
+def _document_sections(
+    raw: bytes, file_name: str, max_chars: int | None = None,
+    max_expanded_bytes: int | None = None,
+) -> tuple[str | None, list[str]]:
+    """``(title or None, non-empty sections)`` of any supported document, refused past
+    ``max_chars`` of text or ``max_expanded_bytes`` of unpacked DOCX/PPTX archive."""
     suffix = Path(file_name).suffix.lower()
     reader = _READERS.get(suffix)
     if reader is None:
@@ -441,20 +494,23 @@ def _document_sections(raw: bytes, file_name: str) -> tuple[str | None, list[str
         raise InputError(f"{file_name}: unsupported {what}; {ACCEPTED}")
     if not raw:
         raise InputError(f"{file_name}: the file is empty (0 bytes)")
-    title, sections = reader(bytes(raw), file_name)
+    check_expanded_size(raw, file_name, max_expanded_bytes)
+    title, sections = reader(bytes(raw), file_name, TextBudget(file_name, max_chars))
     if not sections:
         hint = " (a scanned PDF needs OCR first)" if suffix == ".pdf" else ""
         raise InputError(f"{file_name}: no text found{hint}")
     return title, sections
 
 
-def extract_document_text(raw: bytes, file_name: str) -> str:
+def extract_document_text(raw: bytes, file_name: str, *, max_chars: int | None = None,
+                          max_expanded_bytes: int | None = None) -> str:
     """All text of a PDF, DOCX, PPTX, Markdown or text file, sections separated by blank lines.
 
     Raises ``InputError`` naming the file for an unsupported extension, an empty or corrupt
-    file, or one without any text.
+    file, one without any text, or one over ``max_chars`` of text (checked while reading) or
+    ``max_expanded_bytes`` unpacked (checked before a DOCX or PPTX is parsed).
     """
-    return "\n\n".join(_document_sections(raw, file_name)[1])
+    return "\n\n".join(_document_sections(raw, file_name, max_chars, max_expanded_bytes)[1])
 
 
 def parse_document(raw: bytes, file_name: str) -> list[SourceItem]:

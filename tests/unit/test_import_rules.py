@@ -19,7 +19,8 @@ def test_api_process_never_imports_heavy_libraries(tmp_path):
     loaded = modules_loaded_by(
         "from graphnode.api import create_app\n"
         "from graphnode.settings import ApiSettings\n"
-        f"app = create_app(ApiSettings(store_url='sqlite:///{tmp_path}/x.db'))\n"
+        f"app = create_app(ApiSettings(store_url='sqlite:///{tmp_path}/x.db',\n"
+        "                              aws_endpoint_url='http://127.0.0.1:4566'))\n"
         "app.test_client().get('/healthz')\n"
         "import graphnode.cli, graphnode.celery_app\n"
     )
