@@ -65,6 +65,7 @@ class MongoStore(Store):
         result = self.jobs.update_one(
             {"_id": task_id, "status": {"$nin": FINAL}, "$or": [
                 {"attempts": {"$lt": attempt}},
+                {"attempts": {"$exists": False}},  # a job recorded before attempts were
                 {"attempts": attempt, "progress": {"$lt": progress}},
             ]},
             {"$set": {"status": JobStatus.RUNNING.value, "stage": stage, "progress": progress,
@@ -111,6 +112,9 @@ class MongoStore(Store):
 
     def _current_graph(self, user_id: str, session: Any = None) -> str | None:
         document = self.current_graphs.find_one({"_id": user_id}, session=session)
+        if document is None:  # a graph stored before current graphs were recorded
+            document = self.results.find_one({"userId": user_id, "kind": ResultKind.GRAPH.value},
+                                             sort=NEWEST_FIRST, session=session)
         return document["taskId"] if document else None
 
     def current_graph(self, user_id: str) -> str | None:

@@ -153,6 +153,10 @@ class SQLiteStore(Store):
     def _current_graph(db: sqlite3.Connection, user_id: str) -> str | None:
         row = db.execute("SELECT task_id FROM current_graphs WHERE user_id = ?",
                          (user_id,)).fetchone()
+        if row is None:  # a graph stored before current graphs were recorded
+            row = db.execute("SELECT task_id FROM results WHERE user_id = ? AND kind = ?"
+                             " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                             (user_id, ResultKind.GRAPH.value)).fetchone()
         return row[0] if row else None
 
     def current_graph(self, user_id: str) -> str | None:

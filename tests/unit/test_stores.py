@@ -209,3 +209,14 @@ def test_wire_server_runs_multi_document_transactions(mongo_uri):
         finally:
             client.drop_database(database)
 
+
+
+def test_a_graph_stored_before_current_graphs_were_recorded_is_still_current(store):
+    """Deployed over an older store: its users keep their graph, and add-node extends it."""
+    store.create_job(new_job("legacy"))
+    store.create_job(new_job("add1"))
+    complete(store, "legacy", {ResultKind.GRAPH: {"v": 1}})  # no current-graph record
+    assert store.current_graph("alice") == "legacy"
+    added = complete(store, "add1", {ResultKind.GRAPH: {"v": 2}}, becomesCurrentGraph=True,
+                     baseGraphTaskId="legacy")
+    assert added.job.status == JobStatus.COMPLETED and store.current_graph("alice") == "add1"
