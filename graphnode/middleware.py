@@ -334,6 +334,8 @@ def install(app: Celery) -> None:
             released = heartbeat.release_all()
             logger.warning("%s (cold shutdown): handed back %d messages", sig, released)
             return
+        if heartbeat.shutting_down:  # a repeated SIGTERM: Celery ignores it, and so do we
+            return
         released = heartbeat.on_warm_shutdown()
         logger.warning("%s (warm shutdown): handed back %d messages not started; running "
                        "tasks may finish within %.0f s", sig, released,

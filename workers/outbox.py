@@ -70,3 +70,4 @@ def _start_relay(sender: Any = None, **_: Any) -> None:
         # A context of its own: the cached one of the pool's children must not be shared
         # across a fork.
         OutboxRelay(build_result_context(), settings.outbox_relay_seconds).start()
+        logger.info("outbox relay started: every %.1f s", settings.outbox_relay_seconds)
