@@ -108,10 +108,11 @@ def after_commit(job: Job) -> None:
     a finished workspace is announced, and the outbox is published."""
     ctx = result_context()
     if job.taskType in GRAPH_JOBS and job.status.is_final:
-        unused = job.supersedes if job.status == JobStatus.COMPLETED else job.taskId
-        if unused:
-            ctx.payloads.mark_superseded([graph_key(job.userId, unused, f"{name}.json")
-                                          for name in KEPT_GRAPH_OUTPUTS])
+        unused = [job.supersedes] if job.supersedes else []
+        if ctx.store.current_graph(job.userId) != job.taskId:  # failed, or overtaken
+            unused.append(job.taskId)
+        ctx.payloads.mark_superseded([graph_key(job.userId, task_id, f"{name}.json")
+                                      for task_id in unused for name in KEPT_GRAPH_OUTPUTS])
     if job.taskType == TaskType.MICROSCOPE_INGEST_REQUEST and job.scope:
         event = workspace_event(job.userId, job.scope,
                                 ctx.store.jobs_in_scope(job.userId, job.scope))

@@ -24,6 +24,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored time, naive ones read as UTC (some MongoDB servers return them naive)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Job(BaseModel):
     taskId: str
     userId: str
@@ -84,22 +89,28 @@ class Committed(BaseModel):
     changed: bool  # False: the job had already ended (a redelivery), nothing was written
 
 
-def resolve(job: Job, outcome: Outcome, current_graph: str | None) -> Outcome | None:
-    """The outcome to write, given the job and the user's current graph read in the same
-    transaction; None if the job may not end (again)."""
+def resolve(job: Job, outcome: Outcome, current: Job | None) -> Outcome | None:
+    """The outcome to write, given the job and the job of the user's current graph, both
+    read in the same transaction; None if the job may not end (again)."""
     if not may_end(job.status, job.failure, outcome.status):
         return None
-    if (outcome.status == JobStatus.COMPLETED and outcome.baseGraphTaskId is not None
-            and current_graph != outcome.baseGraphTaskId):
+    if outcome.status != JobStatus.COMPLETED or not outcome.becomesCurrentGraph:
+        return outcome
+    current_id = current.taskId if current else None
+    if outcome.baseGraphTaskId is not None and current_id != outcome.baseGraphTaskId:
         return Outcome(
             taskId=outcome.taskId, status=JobStatus.FAILED, failure=FailureKind.GRAPH_CHANGED,
-            error=f"the graph changed while nodes were added (now {current_graph}, was "
+            error=f"the graph changed while nodes were added (now {current_id}, was "
                   f"{outcome.baseGraphTaskId}); add them again",
         )
+    if current is not None and as_utc(current.createdAt) > as_utc(job.createdAt):
+        # A late result (a redrive) of a job older than the current graph completes its
+        # job but does not take the place of the newer graph.
+        return outcome.model_copy(update={"becomesCurrentGraph": False})
     return outcome
 
 
-def ended(job: Job, outcome: Outcome, current_graph: str | None) -> tuple[Job, OutboxEvent]:
+def ended(job: Job, outcome: Outcome, current: Job | None) -> tuple[Job, OutboxEvent]:
     """The job as ``outcome`` leaves it, and the event that announces it."""
     changes: dict[str, Any] = {
         "status": outcome.status, "outputKeys": outcome.outputKeys, "stats": outcome.stats,
@@ -107,8 +118,8 @@ def ended(job: Job, outcome: Outcome, current_graph: str | None) -> tuple[Job, O
     }
     if outcome.status == JobStatus.COMPLETED:
         changes.update(progress=1.0, stage="done", error=None, failure=None)
-        if outcome.becomesCurrentGraph and current_graph != job.taskId:
-            changes["supersedes"] = current_graph
+        if outcome.becomesCurrentGraph and current is not None and current.taskId != job.taskId:
+            changes["supersedes"] = current.taskId
     final = job.model_copy(update=changes)
     return final, final_event(final)
 

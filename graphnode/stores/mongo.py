@@ -82,7 +82,10 @@ class MongoStore(Store):
         if document is None:
             return None
         job = Job.model_validate(document)
-        current = self._current_graph(job.userId, session)
+        current_id = self._current_graph(job.userId, session)
+        current_document = (self.jobs.find_one({"_id": current_id}, session=session)
+                            if current_id else None)
+        current = Job.model_validate(current_document) if current_document else None
         effective = resolve(job, outcome, current)
         if effective is None:
             return Committed(job=job, changed=False)

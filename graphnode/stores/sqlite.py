@@ -129,7 +129,8 @@ class SQLiteStore(Store):
             job = self._read_job(db, outcome.taskId)
             if job is None:
                 return None
-            current = self._current_graph(db, job.userId)
+            current_id = self._current_graph(db, job.userId)
+            current = self._read_job(db, current_id) if current_id else None
             effective = resolve(job, outcome, current)
             if effective is None:
                 return Committed(job=job, changed=False)

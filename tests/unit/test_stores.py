@@ -220,3 +220,15 @@ def test_a_graph_stored_before_current_graphs_were_recorded_is_still_current(sto
     added = complete(store, "add1", {ResultKind.GRAPH: {"v": 2}}, becomesCurrentGraph=True,
                      baseGraphTaskId="legacy")
     assert added.job.status == JobStatus.COMPLETED and store.current_graph("alice") == "add1"
+
+
+def test_a_late_result_of_an_older_graph_job_does_not_replace_a_newer_graph(store):
+    from graphnode.contract import FailureKind
+
+    store.create_job(new_job("older"))
+    store.create_job(new_job("newer"))
+    store.commit(Outcome(taskId="older", status=JobStatus.FAILED, error="store down",
+                         failure=FailureKind.RESULT_NOT_STORED))
+    complete(store, "newer", {ResultKind.GRAPH: {"v": 2}}, becomesCurrentGraph=True)
+    revived = complete(store, "older", {ResultKind.GRAPH: {"v": 1}}, becomesCurrentGraph=True)
+    assert revived.job.status == JobStatus.COMPLETED and store.current_graph("alice") == "newer"
