@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
@@ -112,7 +112,7 @@ class Workspace(_Body):
 class UploadRequest(_Body):
     """Ask for a presigned PUT for an export too large to post through the API."""
 
-    size: int = Field(ge=1, description="The exact size of the file in bytes.", strict=True)
+    size: int = Field(ge=1, description="The exact size of the file in bytes.")
     contentType: str = Field(default="application/json", pattern=r"^application/json$")
     fileName: str | None = Field(default=None, max_length=200)
 
@@ -134,7 +134,8 @@ class Health(_Body):
 class ExportBundle(BaseModel):
     """An object bundling items (or one ChatGPT conversation with its ``mapping``)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"anyOf": [
+        {"required": [key]} for key in (*sorted(BUNDLE_KEYS), "mapping")]})
 
     conversations: list[Any] | None = None
     notes: Any = None
@@ -142,7 +143,10 @@ class ExportBundle(BaseModel):
     mapping: dict[str, Any] | None = None
 
 
-class Export(RootModel[list[dict[str, Any] | list[Any]] | ExportBundle]):
+ExportList = Annotated[list[dict[str, Any] | list[Any]], Field(min_length=1)]
+
+
+class Export(RootModel[ExportList | ExportBundle]):
     """What a generate or add-node request carries: a ChatGPT export (a list of
     conversations), flat messages, or a bundle. A cheap structural check; the GPU worker's
     parsers report anything deeper, naming the item and field."""
