@@ -7,6 +7,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
@@ -77,6 +79,7 @@ def dlq_redrive(queue: str) -> None:
 @main.command()
 def stack() -> None:
     """Run the embedded default stack in the foreground until Ctrl-C."""
+    from graphnode.auth import mint_token
     from graphnode.devstack import DevStack
 
     with DevStack(Path(tempfile.mkdtemp(prefix="graphnode-"))) as dev:
@@ -84,6 +87,11 @@ def stack() -> None:
         click.echo(f"API {dev.api_url}, AWS {dev.env['GRAPHNODE_AWS_ENDPOINT_URL']}, "
                    f"logs in {dev.workdir}")
         click.echo(f"GRAPHNODE_JWT_SECRET={dev.env['GRAPHNODE_JWT_SECRET']}")
+        dev_token = mint_token(ApiSettings(jwt_secret=dev.env["GRAPHNODE_JWT_SECRET"]),
+                               "dev-user", ttl_seconds=12 * 3600)
+        click.echo(f"open the page: {dev.api_url}/#token={dev_token}")
+        click.echo(f"or the CLI: export GRAPHNODE_API_URL={dev.api_url} "
+                   f"GRAPHNODE_TOKEN={dev_token}")
         try:
             while True:
                 time.sleep(1)
@@ -94,8 +102,9 @@ def stack() -> None:
 @main.command()
 @click.option("--export", "export_path", type=click.Path(exists=True, dir_okay=False),
               help="A ChatGPT export (conversations.json); default: the bundled sample.")
-@click.option("--timeout", default=170.0, show_default=True, help="Seconds for the whole job.")
-def demo(export_path: str | None, timeout: float) -> None:
+@click.option("--timeout", type=float, default=None,
+              help="Seconds for the whole run; default: scaled with the export's size.")
+def demo(export_path: str | None, timeout: float | None) -> None:
     """Start the stack, generate a graph over HTTP, follow it over SSE, print the clusters."""
     from graphnode.auth import mint_token
     from graphnode.client import ApiClient
@@ -106,6 +115,7 @@ def demo(export_path: str | None, timeout: float) -> None:
         export = json.loads(Path(export_path).read_text()) if export_path else load_sample_export()
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"{export_path} is not a JSON export: {exc}") from None
+    timeout = timeout or demo_timeout(len(export) if isinstance(export, list) else 1)
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="graphnode-demo-"))
     dev = DevStack(workdir)
@@ -113,10 +123,13 @@ def demo(export_path: str | None, timeout: float) -> None:
         click.echo(f"starting the local stack (logs in {workdir}) ...")
         dev.start_all()
         settings = ApiSettings(jwt_secret=dev.env["GRAPHNODE_JWT_SECRET"])
-        client = ApiClient(dev.api_url, mint_token(settings, "demo-user"))
+        demo_token = mint_token(settings, "demo-user", ttl_seconds=12 * 3600)
+        client = ApiClient(dev.api_url, demo_token)
+        click.echo(f"the page, while the demo runs: {dev.api_url}/#token={demo_token}")
         click.echo(f"stack up in {time.monotonic() - started:.1f}s; submitting "
                    f"{len(export)} conversations")
-        final = _follow_job(client, export, deadline=started + timeout)
+        final = follow_job(client, lambda: client.generate(export),
+                           deadline=started + timeout, label="graph generation")
         if final.data.get("status") != "COMPLETED":
             raise click.ClickException(f"job failed: {final.data.get('error')}")
         _print_graph(client.my_graph())
@@ -124,14 +137,26 @@ def demo(export_path: str | None, timeout: float) -> None:
     except (StackError, RuntimeError) as exc:  # RuntimeError: the API refused the request
         raise click.ClickException(str(exc)) from None
     except TimeoutError as exc:
-        raise click.ClickException(f"{exc}; logs in {workdir}") from None
+        raise click.ClickException(
+            f"{exc.args[0]} (gave up after {timeout:.0f}s); to wait longer: graphnode demo "
+            f"--timeout {timeout * 2:.0f}{' --export ' + export_path if export_path else ''}; "
+            f"logs in {workdir}") from None
     finally:
         dev.stop()
 
 
-def _follow_job(client: Any, export: Any, deadline: float) -> Any:
-    """Submit, then show progress from the SSE stream until the job's final event."""
+def demo_timeout(items: int) -> float:
+    """Seconds the demo waits: starting the stack and loading the model, then per item."""
+    return 100.0 + 1.5 * items
+
+
+def follow_job(client: Any, submit: Callable[[], dict[str, Any]], deadline: float,
+               label: str, quiet: bool = False) -> Any:
+    """Open the SSE stream, submit, then show progress until the job's final event (polling
+    the job instead if the stream fails). ``quiet`` keeps stdout for JSON."""
     from tqdm import tqdm
+
+    from graphnode.client import ServerEvent
 
     events: Queue[Any] = Queue()
     connected = threading.Event()
@@ -148,20 +173,30 @@ def _follow_job(client: Any, export: Any, deadline: float) -> Any:
 
     threading.Thread(target=listen, daemon=True).start()
     connected.wait(10)  # the SSE stream is open before the job can emit anything
-    accepted = client.generate(export)
+    accepted = submit()
     task_id = accepted["taskId"]
-    click.echo(f"accepted: job {task_id} ({accepted['statusUrl']})")
-    with tqdm(total=100, unit="%", desc="graph generation", file=sys.stdout) as bar:
+    out = sys.stderr if quiet else sys.stdout
+    click.echo(f"accepted: job {task_id} ({accepted['statusUrl']})", file=out)
+    polling = False
+    with tqdm(total=100, unit="%", desc=label, file=out) as bar:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"job {task_id} did not finish in time")
-            try:
-                event = events.get(timeout=remaining)
-            except Empty:
-                continue
+                raise TimeoutError(f"job {task_id} did not finish in time", task_id)
+            if polling:  # the event stream failed: ask for the job every two seconds
+                time.sleep(min(2.0, remaining))
+                view = client.job(task_id)
+                event = ServerEvent(view["status"].lower() if view["status"] in
+                                    ("COMPLETED", "FAILED") else "progress", view, None)
+            else:
+                try:
+                    event = events.get(timeout=remaining)
+                except Empty:
+                    continue
             if isinstance(event, Exception):
-                raise event
+                click.echo(f"event stream lost ({event}); polling the job", file=sys.stderr)
+                polling = True
+                continue
             if not isinstance(event.data, dict) or event.data.get("taskId") != task_id:
                 continue
             if event.type == "progress":
@@ -181,6 +216,259 @@ def _print_graph(graph: dict[str, Any]) -> None:
         keywords = ", ".join(cluster.get("keyThemes", [])[:6])
         click.echo(f"  {cluster_id:<12} {cluster['size']:>3}  {cluster['name']}")
         click.echo(f"  {'':<12} {'':>3}  keywords: {keywords}")
+
+
+# ----------------------------------------------------------------- a running API
+#: Exit statuses of the commands that talk to a running API, for scripts.
+EXIT_REFUSED, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_FAILED, EXIT_TIMEOUT = 1, 3, 4, 5, 6
+
+
+class ApiFailure(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def remote_options(command: Any) -> Any:
+    """--api-url, --token (GRAPHNODE_API_URL, GRAPHNODE_TOKEN), --json."""
+    command = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON only (progress goes to stderr).")(command)
+    command = click.option("--token", envvar="GRAPHNODE_TOKEN", required=True,
+                           help="Bearer token [env GRAPHNODE_TOKEN].")(command)
+    return click.option("--api-url", envvar="GRAPHNODE_API_URL",
+                        default="http://127.0.0.1:8000", show_default=True,
+                        help="The API [env GRAPHNODE_API_URL].")(command)
+
+
+def wait_options(command: Any) -> Any:
+    command = click.option("--timeout", type=float, default=None,
+                           help="Seconds to follow the job; default: scaled with the input.")(
+        command)
+    return click.option("--no-wait", is_flag=True,
+                        help="Print the accepted job and return at once.")(command)
+
+
+@contextmanager
+def talking_to(api_url: str) -> Iterator[None]:
+    """Turn what can go wrong with a running API into one line and an exit status."""
+    import requests
+
+    from graphnode.client import ApiRequestError
+
+    try:
+        yield
+    except ApiRequestError as exc:
+        if exc.status == 401:
+            raise ApiFailure(f"the API refused the token ({exc}); mint a new one "
+                             "(graphnode token USER) and set GRAPHNODE_TOKEN", EXIT_AUTH) from None
+        raise ApiFailure(f"refused: {exc}", EXIT_REFUSED) from None
+    except requests.ConnectionError:
+        raise ApiFailure(f"cannot reach the API at {api_url}: is it running? "
+                         "(set GRAPHNODE_API_URL)", EXIT_UNREACHABLE) from None
+    except requests.Timeout:
+        raise ApiFailure(f"the API at {api_url} did not answer in time",
+                         EXIT_UNREACHABLE) from None
+
+
+def _client(api_url: str, token: str) -> Any:
+    from graphnode.client import ApiClient
+
+    return ApiClient(api_url, token)
+
+
+def _wait_seconds(timeout: float | None, path: Path | None) -> float:
+    """Minutes for big exports: two minutes plus a minute per 5 MB."""
+    if timeout:
+        return timeout
+    size = path.stat().st_size if path else 0
+    return 120.0 + 60.0 * size / 5_000_000
+
+
+def _run_job(client: Any, submit: Callable[[], dict[str, Any]], *, no_wait: bool,
+             as_json: bool, timeout: float, label: str) -> dict[str, Any]:
+    """Submit and, unless ``no_wait``, follow the job over SSE with a progress bar; the final
+    job view. A FAILED job or a timeout exits non-zero."""
+    if no_wait:
+        accepted = submit()
+        _emit(accepted, as_json, f"accepted: job {accepted['taskId']} ({accepted['statusUrl']})")
+        return accepted
+    try:
+        event = follow_job(client, submit, deadline=time.monotonic() + timeout, label=label,
+                           quiet=as_json)
+    except TimeoutError as exc:
+        raise ApiFailure(f"{exc.args[0]}; it goes on: graphnode job {exc.args[1]} "
+                         f"(or wait longer with --timeout {timeout * 2:.0f})",
+                         EXIT_TIMEOUT) from None
+    job = client.job(event.data["taskId"])
+    if job["status"] == "FAILED":
+        if as_json:
+            click.echo(json.dumps(job, indent=2, ensure_ascii=False))
+        raise ApiFailure(f"job {job['taskId']} FAILED ({job.get('failure')}): {job['error']}",
+                         EXIT_FAILED)
+    return job
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--min-clusters", type=click.IntRange(1, 50), default=None)
+@click.option("--max-clusters", type=click.IntRange(1, 50), default=None)
+@wait_options
+@remote_options
+def submit(file: Path, min_clusters: int | None, max_clusters: int | None, no_wait: bool,
+           timeout: float | None, api_url: str, token: str, as_json: bool) -> None:
+    """Generate my graph from FILE (a ChatGPT export) on a running API and follow it."""
+    options = {k: v for k, v in (("minClusters", min_clusters),
+                                 ("maxClusters", max_clusters)) if v is not None}
+    client = _client(api_url, token)
+    with talking_to(api_url):
+        job = _run_job(client, lambda: client.generate_from_file(file, **options),
+                       no_wait=no_wait, as_json=as_json, timeout=_wait_seconds(timeout, file),
+                       label="graph generation")
+        if no_wait:
+            return
+        if as_json:
+            click.echo(json.dumps(job, indent=2, ensure_ascii=False))
+        else:
+            _print_graph(client.my_graph())
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@wait_options
+@remote_options
+def add(file: Path, no_wait: bool, timeout: float | None, api_url: str, token: str,
+        as_json: bool) -> None:
+    """Add the conversations or notes of FILE to my current graph."""
+    client = _client(api_url, token)
+    with talking_to(api_url):
+        job = _run_job(client, lambda: client.add_nodes(file), no_wait=no_wait,
+                       as_json=as_json, timeout=_wait_seconds(timeout, file), label="add nodes")
+        if not no_wait:
+            _emit(job, as_json, f"added: {job['stats']}")
+
+
+@main.command()
+@wait_options
+@remote_options
+def summary(no_wait: bool, timeout: float | None, api_url: str, token: str,
+            as_json: bool) -> None:
+    """Summarise my current graph and print the summary."""
+    client = _client(api_url, token)
+    with talking_to(api_url):
+        _run_job(client, client.request_summary, no_wait=no_wait, as_json=as_json,
+                 timeout=_wait_seconds(timeout, None), label="summary")
+        if not no_wait:
+            result = client.summary()
+            _emit(result, as_json, _summary_text(result))
+
+
+def _summary_text(result: dict[str, Any]) -> str:
+    lines = []
+    for key, value in result.items():
+        if key in ("taskId", "createdAt"):
+            continue
+        lines.append(f"{key}:")
+        for entry in value if isinstance(value, list) else [value]:
+            text = (json.dumps(entry, ensure_ascii=False) if isinstance(entry, dict | list)
+                    else entry)
+            lines.append(f"  {text}")
+    return "\n".join(lines)
+
+
+@main.group()
+def workspace() -> None:
+    """Microscope workspaces on a running API."""
+
+
+@workspace.command("add")
+@click.argument("group_id")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@wait_options
+@remote_options
+def workspace_add(group_id: str, file: Path, no_wait: bool, timeout: float | None,
+                  api_url: str, token: str, as_json: bool) -> None:
+    """Add the document FILE to workspace GROUP_ID and print the workspace's entities."""
+    client = _client(api_url, token)
+    with talking_to(api_url):
+        _run_job(client, lambda: client.add_document(group_id, file), no_wait=no_wait,
+                 as_json=as_json, timeout=_wait_seconds(timeout, file), label=file.name)
+        if no_wait:
+            return
+        space = client.workspace(group_id)
+        entities = space["graph"].get("entities", [])
+        _emit(space, as_json, f"workspace {group_id}: {len(space['documents'])} documents, "
+              f"{len(entities)} entities: "
+              + ", ".join(e["name"] for e in entities[:15]))
+
+
+@main.command()
+@click.argument("task_id")
+@remote_options
+def job(task_id: str, api_url: str, token: str, as_json: bool) -> None:
+    """Show job TASK_ID; exits 5 if it FAILED."""
+    client = _client(api_url, token)
+    with talking_to(api_url):
+        view = client.job(task_id)
+    _emit(view, as_json, f"{view['taskId']} {view['taskType']}: {view['status']} "
+          f"{round(view['progress'] * 100)} % {view['stage'] or ''}"
+          + (f"\nerror ({view['failure']}): {view['error']}" if view["error"] else ""))
+    if view["status"] == "FAILED":
+        raise SystemExit(EXIT_FAILED)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["json", "graphml", "gexf"]),
+              default="json", show_default=True, help="GraphML and GEXF open in Gephi.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of stdout.")
+@click.option("--api-url", envvar="GRAPHNODE_API_URL", default="http://127.0.0.1:8000",
+              show_default=True, help="The API [env GRAPHNODE_API_URL].")
+@click.option("--token", envvar="GRAPHNODE_TOKEN", required=True,
+              help="Bearer token [env GRAPHNODE_TOKEN].")
+def graph(fmt: str, output: Path | None, api_url: str, token: str) -> None:
+    """Download my current graph as JSON, GraphML or GEXF."""
+    client = _client(api_url, token)
+    with talking_to(api_url):
+        document = client.my_graph()
+    text = (json.dumps(document, indent=2, ensure_ascii=False) if fmt == "json"
+            else graph_as(document, fmt))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output} ({len(document['nodes'])} nodes)", err=True)
+    else:
+        click.echo(text)
+
+
+def graph_as(document: dict[str, Any], fmt: str) -> str:
+    """GraphML or GEXF through networkx; lists become comma-separated text (both formats
+    hold scalars only)."""
+    import io
+
+    import networkx as nx
+
+    def scalars(data: dict[str, Any]) -> dict[str, Any]:
+        return {k: ", ".join(map(str, v)) if isinstance(v, list) else v
+                for k, v in data.items() if v is not None and not isinstance(v, dict)}
+
+    g = nx.Graph()
+    clusters = document.get("metadata", {}).get("clusters", {})
+    for node in document["nodes"]:
+        attrs = scalars(node)
+        attrs["label"] = node.get("title") or node["id"]
+        cluster = clusters.get(node.get("clusterId"), {})
+        if cluster.get("name"):
+            attrs["clusterName"] = cluster["name"]
+        g.add_node(node["id"], **attrs)
+    for edge in document["edges"]:
+        g.add_edge(edge["source"], edge["target"],
+                   **scalars({k: v for k, v in edge.items() if k not in ("source", "target")}))
+    buffer = io.BytesIO()
+    (nx.write_graphml if fmt == "graphml" else nx.write_gexf)(g, buffer)
+    return buffer.getvalue().decode()
 
 
 if __name__ == "__main__":

@@ -44,6 +44,11 @@ def input_key(user_id: str, task_id: str, name: str = "input.json") -> str:
     return f"inputs/{_safe_user(user_id)}/{_safe_task(task_id)}/{name}"
 
 
+def upload_key(user_id: str, upload_id: str) -> str:
+    """Where a presigned upload of an export lands (``POST /v1/uploads``)."""
+    return f"uploads/{_safe_user(user_id)}/{_safe_task(upload_id)}/export.json"
+
+
 def result_key(user_id: str, task_id: str, name: str) -> str:
     return f"results/{_safe_user(user_id)}/{_safe_task(task_id)}/{name}"
 

@@ -33,9 +33,10 @@ def services() -> Services:
 
 def create_app(settings: ApiSettings | None = None, store: Store | None = None) -> Flask:
     """The app; refuses (RuntimeError) the public default JWT secret outside the local stack."""
-    from graphnode.api import errors, events, graphs, jobs, workspaces
+    from graphnode.api import errors, events, graphs, jobs, openapi, uploads, web, workspaces
     from graphnode.api.offload import cooperative_store
     from graphnode.api.request import BoundedRequest
+    from graphnode.api.schemas import Health
 
     settings = settings or ApiSettings()
     refuse_public_jwt_secret(settings)
@@ -58,8 +59,13 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
     app.register_blueprint(jobs.blueprint)
     app.register_blueprint(events.blueprint)
     app.register_blueprint(workspaces.blueprint)
+    app.register_blueprint(uploads.blueprint)
+    app.register_blueprint(openapi.blueprint)
+    app.register_blueprint(web.blueprint)
 
     @app.get("/healthz")
+    @openapi.documented(openapi.Operation("Liveness.", {200: ("Alive", Health)},
+                                          secured=False, tags=("meta",)))
     def healthz() -> dict[str, str]:
         """Liveness only: it touches neither the store nor Redis, so a busy store cannot
         make the worker look dead."""

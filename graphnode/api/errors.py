@@ -9,6 +9,8 @@ from flask.typing import ResponseReturnValue
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from graphnode.api.schemas import ErrorBody, ErrorDetail
+
 #: Seconds a client should wait before retrying a request refused because the store is busy.
 STORE_BUSY_RETRY_AFTER = 2
 
@@ -25,7 +27,8 @@ class ApiError(Exception):
 
 def error_response(status: int, code: str, message: str,
                    headers: dict[str, str] | None = None) -> ResponseReturnValue:
-    return jsonify(error={"code": code, "message": message}), status, headers or {}
+    body = ErrorBody(error=ErrorDetail(code=code, message=message))
+    return jsonify(body.model_dump()), status, headers or {}
 
 
 def store_is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -42,7 +45,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        # Keep what the exception says beyond the body: a 405's Allow, a 401's challenge.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return error_response(exc.code or 500, code, exc.description or exc.name, headers)
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:

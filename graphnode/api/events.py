@@ -9,6 +9,8 @@ from flask import Blueprint, Response, request, stream_with_context
 from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
+from graphnode.api.openapi import Operation, documented
+from graphnode.api.schemas import EventsQuery
 from graphnode.events import open_event_stream
 
 EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
@@ -24,6 +26,13 @@ blueprint = Blueprint("events", __name__, url_prefix="/v1/events")
 
 
 @blueprint.get("")
+@documented(Operation(
+    "The caller's own Server-Sent Events (progress, completed, failed, workspace.completed); "
+    "`Last-Event-ID` (or `?lastEventId=`) replays what was missed. EventSource may pass the "
+    "token as `?access_token=`.",
+    {200: ("An endless text/event-stream", "text/event-stream"),
+     400: ("A malformed Last-Event-ID", None)},
+    query=(EventsQuery, ("access_token", "lastEventId")), tags=("events",)))
 def stream() -> Response:
     user_id = current_user(allow_query_token=True)
     svc = services()

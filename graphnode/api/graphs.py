@@ -8,12 +8,23 @@ from typing import Any
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
+from pydantic import ValidationError
 
 from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.api.jobs import accept_job
-from graphnode.contract import BUNDLE_KEYS, TaskType
+from graphnode.api.openapi import Operation, documented
+from graphnode.api.schemas import (
+    Accepted,
+    Export,
+    ExportUpload,
+    GenerateFromUpload,
+    Graph,
+    Summary,
+)
+from graphnode.api.uploads import uploaded_export
+from graphnode.contract import GraphGenerationRequest, TaskType
 from graphnode.stores import ResultKind, StoredResult
 
 blueprint = Blueprint("graphs", __name__, url_prefix="/v1/graphs")
@@ -37,16 +48,27 @@ def _read_items() -> tuple[Any, dict[str, Any]]:
         raise ApiError(415, "unsupported_media_type",
                        "send application/json or multipart/form-data with a 'file' field")
     options = {k: _query_int(v) for k, v in options.items()}
+    items = parse_json(raw)
+    if isinstance(items, dict):
+        options.update({k: v for k, v in items.items() if k in GENERATION_OPTIONS})
+    return items, options
+
+
+def parse_json(raw: bytes) -> Any:
     try:
-        items = json.loads(raw)
+        return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(400, "invalid_json", "the body is nested too deeply") from None
-    if isinstance(items, dict):
-        options.update({k: v for k, v in items.items() if k in GENERATION_OPTIONS})
-    _check_items(items)
-    return items, options
+
+
+def check_export(items: Any) -> None:
+    try:
+        Export.model_validate(items)
+    except ValidationError as exc:
+        message = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise ApiError(400, "invalid_export", message) from None
 
 
 def _query_int(value: str) -> int | str:
@@ -55,28 +77,25 @@ def _query_int(value: str) -> int | str:
     return int(value) if re.fullmatch(r"-?\d{1,9}", value) else value
 
 
-def _check_items(items: Any) -> None:
-    """A cheap structural check; the GPU worker's parsers report anything deeper."""
-    if isinstance(items, list):
-        if not items:
-            raise ApiError(400, "invalid_export", "the list of conversations is empty")
-        for index, item in enumerate(items):
-            if not isinstance(item, dict | list):
-                raise ApiError(400, "invalid_export",
-                               f"item {index}: expected a conversation object, got "
-                               f"{type(item).__name__}")
-        return
-    if isinstance(items, dict) and (BUNDLE_KEYS & items.keys() or "mapping" in items):
-        return
-    raise ApiError(400, "invalid_export",
-                   "expected a ChatGPT export (a list of conversations), a message list, or "
-                   f"an object with one of {', '.join(sorted(BUNDLE_KEYS))}")
+#: What a job-accepting endpoint answers, in /openapi.json.
+ACCEPTED = {202: ("Accepted: the job is PENDING", Accepted),
+            400: ("Refused input or options", None),
+            413: ("The body is over GRAPHNODE_MAX_UPLOAD_BYTES", None),
+            415: ("Neither JSON nor multipart", None)}
 
 
 @blueprint.post("/generate")
+@documented(Operation(
+    "Generate the caller's graph from an export: items in the body (JSON or a multipart "
+    "file), or the uploadKey of a presigned upload.",
+    ACCEPTED, body=(Export, GenerateFromUpload), multipart=ExportUpload,
+    query=(GraphGenerationRequest, GENERATION_OPTIONS), tags=("graphs",)))
 def generate() -> ResponseReturnValue:
     user_id = current_user()
     items, options = _read_items()
+    if isinstance(items, dict) and "uploadKey" in items:
+        items = uploaded_export(user_id, items)
+    check_export(items)
     fields = {k: options[k] for k in GENERATION_OPTIONS if k in options}
     return accept_job(user_id, TaskType.GRAPH_GENERATION_REQUEST, fields, document=items)
 
@@ -94,23 +113,32 @@ def _current_graph(user_id: str) -> tuple[StoredResult, dict[str, str]]:
 
 
 @blueprint.get("/me")
+@documented(Operation("The caller's current graph.",
+                      {200: ("The graph", Graph), 404: ("No graph yet", None)},
+                      tags=("graphs",)))
 def my_graph() -> dict[str, Any]:
     stored, _ = _current_graph(current_user())
     return {"taskId": stored.taskId, "createdAt": stored.createdAt.isoformat(), **stored.document}
 
 
 @blueprint.post("/me/nodes")
+@documented(Operation("Add conversations or notes to the current graph.",
+                      {**ACCEPTED, 404: ("No graph yet", None)}, body=(Export,),
+                      multipart=ExportUpload, tags=("graphs",)))
 def add_nodes() -> ResponseReturnValue:
     """Add conversations or notes to the current graph without rebuilding it."""
     user_id = current_user()
     graph, keys = _current_graph(user_id)
     items, _ = _read_items()
+    check_export(items)
     fields = {"graphKey": keys["graph"], "featuresKey": keys["features"],
               "baseGraphTaskId": graph.taskId}
     return accept_job(user_id, TaskType.ADD_NODE_REQUEST, fields, document=items)
 
 
 @blueprint.post("/me/summary")
+@documented(Operation("Summarise the current graph.",
+                      {202: ACCEPTED[202], 404: ("No graph yet", None)}, tags=("graphs",)))
 def request_summary() -> ResponseReturnValue:
     """Summarise the current graph; its input is the graph already in S3."""
     user_id = current_user()
@@ -119,6 +147,9 @@ def request_summary() -> ResponseReturnValue:
 
 
 @blueprint.get("/me/summary")
+@documented(Operation("The latest summary of the caller's graph.",
+                      {200: ("The summary", Summary), 404: ("No summary yet", None)},
+                      tags=("graphs",)))
 def my_summary() -> dict[str, Any]:
     stored = services().store.latest_result(current_user(), ResultKind.SUMMARY)
     if stored is None:

@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
+from graphnode.api.openapi import Operation, documented
+from graphnode.api.schemas import Accepted, JobResult, JobView
 from graphnode.celery_app import celery_app
 from graphnode.contract import PAYLOAD_MODELS, TASK_ID_PATTERN, FailureKind, JobStatus, TaskType
 from graphnode.middleware import send_message
@@ -26,21 +28,8 @@ PENDING_INPUT = {"inputKey": "pending", "inputSha256": "0" * 64}
 
 
 def job_view(job: Job) -> dict[str, Any]:
-    return {
-        "taskId": job.taskId,
-        "taskType": job.taskType.value,
-        "status": job.status.value,
-        "stage": job.stage,
-        "progress": job.progress,
-        "attempts": job.attempts,
-        "stats": job.stats,
-        "scope": job.scope,
-        "fileName": job.fileName,
-        "error": job.error,
-        "failure": job.failure.value if job.failure else None,
-        "createdAt": job.createdAt.isoformat(),
-        "updatedAt": job.updatedAt.isoformat(),
-    }
+    return JobView.model_validate(job.model_dump(include=set(JobView.model_fields))).model_dump(
+        mode="json")
 
 
 def validated_payload(task_type: TaskType, fields: dict[str, Any]) -> Any:
@@ -102,12 +91,8 @@ def accept_job(
         raise ApiError(503, "queue_unavailable",
                        "the job queue is unavailable; retry later") from exc
     status_url = url_for("jobs.get_job", task_id=task_id)
-    body = {
-        "taskId": task_id,
-        "status": JobStatus.PENDING.value,
-        "statusUrl": status_url,
-        "eventsUrl": url_for("events.stream"),
-    }
+    body = Accepted(taskId=task_id, status=JobStatus.PENDING, statusUrl=status_url,
+                    eventsUrl=url_for("events.stream")).model_dump(mode="json")
     return body, 202, {"Location": status_url}
 
 
@@ -131,12 +116,22 @@ RESULT_OF = {
 }
 
 
+TASK_ID_PARAM = {"task_id": {"type": "string", "pattern": TASK_ID_PATTERN}}
+
+
 @blueprint.get("/<task_id>")
+@documented(Operation("A job: status, stage, progress, attempts, stats, error.",
+                      {200: ("The job", JobView), 404: ("No such job of the caller", None)},
+                      path_params=TASK_ID_PARAM, tags=("jobs",)))
 def get_job(task_id: str) -> dict[str, Any]:
     return job_view(own_job(task_id))
 
 
 @blueprint.get("/<task_id>/result")
+@documented(Operation("What a completed job produced.",
+                      {200: ("The result", JobResult), 404: ("No such job or no result", None),
+                       409: ("The job has not ended yet", None)},
+                      path_params=TASK_ID_PARAM, tags=("jobs",)))
 def get_job_result(task_id: str) -> dict[str, Any]:
     """What a completed job produced: a graph, a summary, node assignments, a document graph."""
     job = own_job(task_id)
@@ -144,4 +139,5 @@ def get_job_result(task_id: str) -> dict[str, Any]:
     if stored is None:
         raise ApiError(409 if not job.status.is_final else 404, "no_result",
                        f"job {task_id} is {job.status.value} and has no result")
-    return {"taskId": task_id, "kind": stored.kind.value, "result": stored.document}
+    return JobResult(taskId=task_id, kind=stored.kind.value,
+                     result=stored.document).model_dump(mode="json")

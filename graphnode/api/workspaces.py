@@ -14,6 +14,8 @@ from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.api.jobs import accept_job, job_view
+from graphnode.api.openapi import Operation, documented
+from graphnode.api.schemas import DocumentAccepted, DocumentUpload, Workspace
 from graphnode.contract import DOCUMENT_EXTENSIONS, TASK_ID_PATTERN, TaskType
 from graphnode.stores import ResultKind
 from graphnode.workspace import merge_document_graphs
@@ -40,7 +42,17 @@ def _safe_file_name(name: str) -> str:
     return base[:-len(suffix)][:MAX_FILE_NAME_CHARS - len(suffix)] + suffix
 
 
+GROUP_ID_PARAM = {"group_id": {"type": "string", "pattern": TASK_ID_PATTERN}}
+
+
 @blueprint.post("/<group_id>/documents")
+@documented(Operation(
+    "One document into a microscope workspace.",
+    {202: ("Accepted: the document's job is PENDING", DocumentAccepted),
+     400: ("No file, an empty file or a bad groupId", None),
+     413: ("The body is over GRAPHNODE_MAX_UPLOAD_BYTES", None),
+     415: ("Not a supported document type", None)},
+    multipart=DocumentUpload, path_params=GROUP_ID_PARAM, tags=("workspaces",)))
 def add_document(group_id: str) -> ResponseReturnValue:
     """One document (multipart field ``file``) into the workspace; 202 per document."""
     user_id = current_user()
@@ -59,12 +71,16 @@ def add_document(group_id: str) -> ResponseReturnValue:
     body, status, headers = accept_job(user_id, TaskType.MICROSCOPE_INGEST_REQUEST, fields,
                                        raw=raw, scope=group_id, file_name=file_name,
                                        task_id=document_id)
-    body.update(groupId=group_id, documentId=document_id,
-                workspaceUrl=f"/v1/workspaces/{group_id}")
-    return body, status, headers
+    accepted = DocumentAccepted(**body, groupId=group_id, documentId=document_id,
+                                workspaceUrl=f"/v1/workspaces/{group_id}")
+    return accepted.model_dump(mode="json"), status, headers
 
 
 @blueprint.get("/<group_id>")
+@documented(Operation("Per-document status and the merged entity graph of a workspace.",
+                      {200: ("The workspace", Workspace), 400: ("A bad groupId", None),
+                       404: ("No such workspace of the caller", None)},
+                      path_params=GROUP_ID_PARAM, tags=("workspaces",)))
 def get_workspace(group_id: str) -> dict[str, Any]:
     """Per-document status and the entity graph merged over the completed documents."""
     user_id = current_user()
@@ -74,9 +90,9 @@ def get_workspace(group_id: str) -> dict[str, Any]:
     if not jobs:
         raise ApiError(404, "not_found", f"no workspace {group_id}")
     graphs = store.results_in_scope(user_id, ResultKind.DOCUMENT_GRAPH, group_id)
-    return {
-        "groupId": group_id,
-        "complete": all(job.status.is_final for job in jobs),
-        "documents": [job_view(job) for job in jobs],
-        "graph": merge_document_graphs((g.taskId, g.document) for g in graphs),
-    }
+    return Workspace(
+        groupId=group_id,
+        complete=all(job.status.is_final for job in jobs),
+        documents=[job_view(job) for job in jobs],
+        graph=merge_document_graphs((g.taskId, g.document) for g in graphs),
+    ).model_dump(mode="json")

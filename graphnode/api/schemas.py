@@ -1,0 +1,199 @@
+"""The API's bodies as pydantic models: the views build their answers with them, and
+``graphnode.api.openapi`` turns the same models into ``/openapi.json``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+
+from graphnode.contract import BUNDLE_KEYS, TASK_ID_PATTERN, FailureKind, JobStatus, TaskType
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(_Body):
+    code: str = Field(description="A stable, machine-readable reason, e.g. `invalid_export`.")
+    message: str = Field(description="What was wrong, for a person.")
+
+
+class ErrorBody(_Body):
+    """Every 4xx and 5xx answer."""
+
+    error: ErrorDetail
+
+
+class Accepted(_Body):
+    """A job was accepted: follow it at ``statusUrl`` or on ``eventsUrl``."""
+
+    taskId: str = Field(pattern=TASK_ID_PATTERN)
+    status: JobStatus
+    statusUrl: str
+    eventsUrl: str
+
+
+class DocumentAccepted(Accepted):
+    groupId: str = Field(pattern=TASK_ID_PATTERN)
+    documentId: str = Field(pattern=TASK_ID_PATTERN)
+    workspaceUrl: str
+
+
+class JobView(_Body):
+    taskId: str
+    taskType: TaskType
+    status: JobStatus
+    stage: str | None
+    progress: float = Field(ge=0.0, le=1.0)
+    attempts: int = Field(ge=0, description="Receives of the request that started.")
+    stats: dict[str, Any]
+    scope: str | None = Field(description="The workspace (groupId) of a document job.")
+    fileName: str | None
+    error: str | None = Field(description="Why a FAILED job failed.")
+    failure: FailureKind | None
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class JobResult(_Body):
+    taskId: str
+    kind: str = Field(description="graph, summary, added-nodes or document-graph")
+    result: Any
+
+
+class GraphNode(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    clusterId: str | None = None
+    clusterName: str | None = None
+    keywords: list[Any] = Field(default_factory=list)
+
+
+class GraphEdge(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    source: str
+    target: str
+    weight: float | None = None
+    confidence: str | float | None = None
+
+
+class Graph(BaseModel):
+    """The caller's current graph: nodes, edges, subclusters, ``metadata.clusters``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    taskId: str
+    createdAt: datetime
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    metadata: dict[str, Any]
+
+
+class Summary(BaseModel):
+    """The latest summary: overview, cluster insights, patterns, recommendations."""
+
+    model_config = ConfigDict(extra="allow")
+
+    taskId: str
+    createdAt: datetime
+
+
+class Workspace(_Body):
+    groupId: str
+    complete: bool = Field(description="Every document's job has ended.")
+    documents: list[JobView]
+    graph: dict[str, Any] = Field(description="Entities and relations merged over documents.")
+
+
+class UploadRequest(_Body):
+    """Ask for a presigned PUT for an export too large to post through the API."""
+
+    size: int = Field(ge=1, description="The exact size of the file in bytes.")
+    contentType: str = Field(default="application/json", pattern=r"^application/json$")
+    fileName: str | None = Field(default=None, max_length=200)
+
+
+class UploadTicket(_Body):
+    uploadId: str = Field(pattern=TASK_ID_PATTERN)
+    uploadKey: str = Field(description="Pass it to POST /v1/graphs/generate as `uploadKey`.")
+    url: str = Field(description="PUT the file here, with the headers below, before expiry.")
+    method: str = "PUT"
+    headers: dict[str, str]
+    expiresIn: int = Field(description="Seconds the URL stays valid.")
+    maxBytes: int
+
+
+class Health(_Body):
+    status: str
+
+
+class ExportBundle(BaseModel):
+    """An object bundling items (or one ChatGPT conversation with its ``mapping``)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"anyOf": [
+        {"required": [key]} for key in (*sorted(BUNDLE_KEYS), "mapping")]})
+
+    conversations: list[Any] | None = None
+    notes: Any = None
+    source_nodes: list[Any] | None = None
+    mapping: dict[str, Any] | None = None
+
+
+ExportList = Annotated[list[dict[str, Any] | list[Any]], Field(min_length=1)]
+
+
+class Export(RootModel[ExportList | ExportBundle]):
+    """What a generate or add-node request carries: a ChatGPT export (a list of
+    conversations), flat messages, or a bundle. A cheap structural check; the GPU worker's
+    parsers report anything deeper, naming the item and field."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, items: Any) -> Any:
+        if isinstance(items, list):
+            if not items:
+                raise ValueError("the list of conversations is empty")
+            for index, item in enumerate(items):
+                if not isinstance(item, dict | list):
+                    raise ValueError(f"item {index}: expected a conversation object, got "
+                                     f"{type(item).__name__}")
+            return items
+        if isinstance(items, dict) and (BUNDLE_KEYS & items.keys() or "mapping" in items):
+            return items
+        raise ValueError("expected a ChatGPT export (a list of conversations), a message "
+                         f"list, or an object with one of {', '.join(sorted(BUNDLE_KEYS))}")
+
+
+class GenerateFromUpload(_Body):
+    """Generate from an export already PUT to the presigned URL of ``POST /v1/uploads``."""
+
+    uploadKey: str = Field(min_length=1, max_length=1024)
+    minClusters: int | None = Field(default=None, strict=True, ge=1, le=50)
+    maxClusters: int | None = Field(default=None, strict=True, ge=1, le=50)
+
+
+class ExportUpload(_Body):
+    """The multipart form of generate and add-node."""
+
+    file: bytes = Field(description="The export, a JSON file.")
+    minClusters: int | None = Field(default=None, ge=1, le=50)
+    maxClusters: int | None = Field(default=None, ge=1, le=50)
+
+
+class DocumentUpload(_Body):
+    """The multipart form of a workspace document."""
+
+    file: bytes = Field(description="PDF, DOCX, PPTX, Markdown or text, with its file name.")
+
+
+class EventsQuery(_Body):
+    """What ``GET /v1/events`` reads from its query string."""
+
+    access_token: str | None = Field(default=None, description="The bearer token, for "
+                                     "EventSource, which cannot send headers.")
+    lastEventId: str | None = Field(default=None, pattern=r"^\d{1,20}-\d{1,20}$",
+                                    description="Replay what came after this event id.")
