@@ -297,7 +297,8 @@ class FaultStack:
         self.aws("sqs").send_message_batch(QueueUrl=self.queue_url(queue), Entries=entries)
 
     def dead_letters(self, queue: str) -> list[dict[str, Any]]:
-        """What waits in a queue's DLQ: taskType, taskId and ApproximateReceiveCount of each."""
+        """What waits in a queue's DLQ: taskType, taskId and ApproximateReceiveCount of each
+        (as first seen here: each look is one more receive to SQS)."""
         sqs = self.aws("sqs")
         url = self.queue_url(dlq_name(queue))
         seen: dict[str, dict[str, Any]] = {}
@@ -305,16 +306,16 @@ class FaultStack:
             batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
                                         WaitTimeSeconds=0, AttributeNames=["All"])
             for message in batch.get("Messages", []):
-                seen[message["MessageId"]] = {
+                seen.setdefault(message["MessageId"], {
                     **describe(message["Body"]),
                     "receives": int(message["Attributes"]["ApproximateReceiveCount"]),
-                }
+                })
         return list(seen.values())
 
-    def purge_dlqs(self) -> None:
-        sqs = self.aws("sqs")
+    def empty_dlqs(self) -> None:
+        """Delete what the DLQs hold (PurgeQueue is allowed once a minute only)."""
         for queue in (self.request_queue, self.result_queue):
-            sqs.purge_queue(QueueUrl=self.queue_url(dlq_name(queue)))
+            self.take_messages(dlq_name(queue))
 
     def graphnode_cli(self, *args: str) -> str:
         """Run the ``graphnode`` command against this stack, as an operator would."""
