@@ -17,7 +17,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +237,12 @@ class FaultStack:
         pattern = f"running GRAPH_GENERATION_REQUEST {task_id}"
         return sum(path.read_text(errors="replace").count(pattern) for path in logs)
 
+    def gpu_run_counts(self) -> Counter[str]:
+        """GPU runs of every job, from one read of the GPU workers' logs."""
+        return Counter(task_id for path in self.dev.workdir.glob("worker-req*.log")
+                       for task_id in re.findall(r"running GRAPH_GENERATION_REQUEST (\w+)",
+                                                 path.read_text(errors="replace")))
+
     def wait_gpu_runs(self, task_id: str, count: int, timeout: float = 120,
                       worker: str | None = None) -> float:
         """Wait until the job has been started ``count`` times; the monotonic time seen."""
@@ -337,10 +345,14 @@ class FaultStack:
             return db.execute("SELECT count(*) FROM results WHERE task_id = ? AND kind = ?",
                               (task_id, kind)).fetchone()[0]
 
-    def job(self, task_id: str) -> dict[str, Any]:
+    @cached_property
+    def store(self) -> Any:
         from graphnode.stores import open_store
 
-        job = open_store(self.dev.env["GRAPHNODE_STORE_URL"]).get_job(task_id)
+        return open_store(self.dev.env["GRAPHNODE_STORE_URL"])
+
+    def job(self, task_id: str) -> dict[str, Any]:
+        job = self.store.get_job(task_id)
         assert job is not None, f"no job {task_id}"
         return json.loads(job.model_dump_json())
 

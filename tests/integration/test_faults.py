@@ -206,7 +206,7 @@ def test_a_poison_request_is_received_five_times_then_dead_lettered(faults, reco
     from graphnode.contract import GraphGenerationRequest, TaskType
     from graphnode.middleware import send_message
     from graphnode.payloads import input_key, sha256_hex
-    from graphnode.stores import Job, open_store
+    from graphnode.stores import Job
 
     user, task_id = new_user("poison"), uuid.uuid4().hex
     events = faults.listen(user)
@@ -214,7 +214,7 @@ def test_a_poison_request_is_received_five_times_then_dead_lettered(faults, reco
     key = input_key(user, task_id)
     faults.aws("s3").put_object(Bucket=faults.settings.payload_bucket, Key=key, Body=data,
                                 StorageClass="GLACIER", Metadata={"sha256": sha256_hex(data)})
-    open_store(faults.dev.env["GRAPHNODE_STORE_URL"]).create_job(
+    faults.store.create_job(
         Job(taskId=task_id, userId=user, taskType=TaskType.GRAPH_GENERATION_REQUEST,
             inputKey=key))
     send_message(create_celery_app(faults.settings), TaskType.GRAPH_GENERATION_REQUEST,
@@ -508,7 +508,8 @@ def test_a_burst_of_300_jobs_from_20_users(faults, record_property):
             count_events(listeners[user].events, "completed", t) for t in ids), 120,
             f"the completed events of {user}")
     settle()
-    duplicate_runs = sum(faults.gpu_runs(t) - 1 for t in task_ids)
+    runs = faults.gpu_run_counts()
+    duplicate_runs = sum(runs[t] - 1 for t in task_ids)
     foreign = sum(1 for user, listener in listeners.items() for e in listener.events
                   if e.data.get("taskId") not in submitted[user])
     duplicate_events = sum(count_events(listeners[u].events, "completed", t) - 1
