@@ -121,17 +121,21 @@ class DevStack:
 
     def start_backing_services(self) -> None:
         """The AWS emulator and Redis, then the queues, DLQs and bucket."""
+        self._spawn("aws", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                            "-p", str(self.ports["aws"])])
+        endpoint = self.env["GRAPHNODE_AWS_ENDPOINT_URL"]
+        self.start_redis()
+        self._wait("aws", lambda: requests.get(f"{endpoint}/moto-api/", timeout=1).ok, 30)
+        self.provision()
+
+    def start_redis(self) -> None:
+        """redis-server on the stack's port, without persistence; also a restart after a stop."""
         redis_server = shutil.which("redis-server")
         if redis_server is None:
             raise StackError("redis-server not found: install it (apt-get install redis-server)")
-        self._spawn("aws", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                            "-p", str(self.ports["aws"])])
         self._spawn("redis", [redis_server, "--port", str(self.ports["redis"]), "--bind",
                               "127.0.0.1", "--save", "", "--appendonly", "no"])
-        endpoint = self.env["GRAPHNODE_AWS_ENDPOINT_URL"]
-        self._wait("aws", lambda: requests.get(f"{endpoint}/moto-api/", timeout=1).ok, 30)
         self._wait("redis", lambda: _tcp_open(self.ports["redis"]), 15)
-        self.provision()
 
     def provision(self) -> None:
         subprocess.run([sys.executable, "-m", "graphnode.cli", "provision"], env=self.env,
@@ -143,13 +147,19 @@ class DevStack:
                             *GUNICORN_LIMITS, "graphnode.api:create_app()"])
         self._wait("api", lambda: requests.get(f"{self.api_url}/healthz", timeout=1).ok, 30)
 
-    def start_worker(self, queue_role: str, concurrency: int = 1) -> None:
+    def start_worker(self, queue_role: str, concurrency: int = 1, name: str | None = None,
+                     prefetch_multiplier: int | None = None) -> str:
+        """A Celery worker on the role's queue; its process (and log) name, ``worker-<role>``
+        unless ``name`` gives another, so that several workers of one role can run."""
         queue = self.env["GRAPHNODE_REQUEST_QUEUE" if queue_role == "req" else
                          "GRAPHNODE_RESULT_QUEUE"]
-        self._spawn(f"worker-{queue_role}", [
-            sys.executable, "-m", "celery", "-A", "graphnode", "worker", "-Q", queue,
-            "-c", str(concurrency), "-n", f"{queue_role}-{os.getpid()}@%h", "--loglevel", "INFO",
-        ])
+        name = name or f"worker-{queue_role}"
+        argv = [sys.executable, "-m", "celery", "-A", "graphnode", "worker", "-Q", queue,
+                "-c", str(concurrency), "-n", f"{name}-{os.getpid()}@%h", "--loglevel", "INFO"]
+        if prefetch_multiplier is not None:
+            argv += ["--prefetch-multiplier", str(prefetch_multiplier)]
+        self._spawn(name, argv)
+        return name
 
     def start_all(self) -> None:
         self.start_backing_services()
