@@ -212,17 +212,19 @@ class SqsRequest(Request):
                     self.task.give_up(self.args[0] if self.args else None, error)
                 except Exception:  # the message still goes to the DLQ, to be re-driven
                     logger.exception("could not end the job of %s", self.id)
-        else:
-            settings: CommonSettings = self.task.app.graphnode_settings
-            delay = retry_delay(self.receive_count, settings.retry_backoff_seconds,
-                                settings.retry_backoff_max_seconds)
-            heartbeat: VisibilityHeartbeat | None = getattr(self.task.app,
-                                                            "graphnode_heartbeat", None)
-            if heartbeat is not None:
-                heartbeat.set_visibility(self, delay)
-            logger.warning("%s %s failed on receive %d (%r); next receive in %d s",
-                           task_type, self.id, self.receive_count, exc, delay)
-        return super().on_failure(exc_info, send_failed_event, return_ok)
+            return super().on_failure(exc_info, send_failed_event, return_ok)
+        outcome = super().on_failure(exc_info, send_failed_event, return_ok)
+        # After Celery's own handling: for a lost worker, kombu's restore makes the message
+        # invisible for the long-poll time (20 s); the backoff decides instead.
+        settings: CommonSettings = self.task.app.graphnode_settings
+        delay = retry_delay(self.receive_count, settings.retry_backoff_seconds,
+                            settings.retry_backoff_max_seconds)
+        heartbeat: VisibilityHeartbeat | None = getattr(self.task.app, "graphnode_heartbeat", None)
+        if heartbeat is not None:
+            heartbeat.set_visibility(self, delay)
+        logger.warning("%s %s failed on receive %d (%r); next receive in %d s",
+                       task_type, self.id, self.receive_count, exc, delay)
+        return outcome
 
 
 def _max_receive_count(app: Celery, queue: str | None) -> int:
