@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import Celery, signals
 from kombu import Exchange, Queue
+from kombu.transport import TRANSPORT_ALIASES
 from pydantic import ValidationError
 
 from graphnode.contract import TaskType
@@ -41,20 +42,32 @@ TASK_MODULES = [
 ]
 
 
+#: kombu's SQS transport with Celery events over SNS (graphnode.transport).
+TRANSPORT_ALIASES.setdefault("graphnode-sqs", "graphnode.transport:Transport")
+
+
 def queue_for(task_type: TaskType, settings: CommonSettings) -> str:
     return settings.request_queue if task_type.is_request else settings.result_queue
 
 
 def celery_config(settings: CommonSettings) -> dict[str, Any]:
     queues = [settings.request_queue, settings.result_queue]
+    predefined = {name: {"url": settings.queue_url(name)} for name in queues}
+    events: dict[str, Any] = {}
+    if settings.events_enabled:
+        predefined[settings.events_queue] = {"url": settings.queue_url(settings.events_queue)}
+        events = {"supports_fanout": True,
+                  "predefined_exchanges": {"celeryev": {"arn": settings.events_topic_arn}},
+                  "graphnode_events_queue": settings.events_queue}
     return {
-        "broker_url": settings.broker_url,
+        "broker_url": settings.broker_url.replace("sqs://", "graphnode-sqs://", 1),
         "broker_transport_options": {
             "region": settings.aws_region,
             "is_secure": (settings.aws_endpoint_url or "https").startswith("https"),
             # Only these queues exist; kombu must never create queues of its own
             # (pidbox, celeryev) on SQS.
-            "predefined_queues": {name: {"url": settings.queue_url(name)} for name in queues},
+            "predefined_queues": predefined,
+            **events,
             "wait_time_seconds": SQS_LONG_POLL_SECONDS,
             "polling_interval": 0,
             # Plain JSON bodies: kombu base64-encodes both the SQS body and the message
@@ -84,9 +97,12 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
         "task_time_limit": settings.task_soft_time_limit_seconds + HARD_TIME_LIMIT_GRACE_SECONDS,
         # Results travel as messages on graph-res, not through a Celery result backend.
         "task_ignore_result": True,
-        # SQS has no broadcast or event exchange that Celery can use as is.
+        # Task events and worker heartbeats ride the SNS topic (graphnode.transport);
+        # a reader consumes its declared queue. Remote control needs a reply queue per
+        # caller and stays off (graphnode status shows workers and their tasks).
         "worker_enable_remote_control": False,
-        "worker_send_task_events": False,
+        "worker_send_task_events": settings.events_enabled,
+        "event_queue_prefix": settings.events_queue,
         "task_send_sent_event": False,
         "include": TASK_MODULES,
     }
@@ -132,12 +148,13 @@ def refuse_to_start_with_bad_settings(app: Celery) -> None:
 
 def create_celery_app(settings: CommonSettings | None = None) -> Celery:
     settings = settings or CommonSettings()
-    app = Celery("graphnode", set_as_current=True)
+    app = Celery("graphnode", set_as_current=True, control="graphnode.transport:SqsControl")
     app.conf.update(celery_config(settings))
     app.graphnode_settings = settings  # type: ignore[attr-defined]
-    from graphnode import middleware
+    from graphnode import middleware, worker_ops
 
     middleware.install(app)
+    worker_ops.install(app)
     refuse_to_start_with_bad_settings(app)
     return app
 

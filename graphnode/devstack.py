@@ -96,13 +96,24 @@ class DevStack:
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = self.log_path(name).open("ab")
         self._logs.append(log)
         self.processes[name] = subprocess.Popen(
-            argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-            start_new_session=True,
+            argv, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=self.workdir, start_new_session=True,
         )
+
+    def metrics_env(self, name: str) -> dict[str, str]:
+        """A fresh prometheus_client multi-process directory for one role instance."""
+        directory = self.workdir / "metrics" / name
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        return {"PROMETHEUS_MULTIPROC_DIR": str(directory)}
+
+    def metrics_url(self, name: str) -> str:
+        """Where a worker (``worker-req``, ``worker-res``) serves its Prometheus metrics."""
+        return f"http://127.0.0.1:{self.ports[f'metrics-{name}']}/metrics"
 
     def _wait(self, name: str, ready: object, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -126,12 +137,24 @@ class DevStack:
             raise StackError("redis-server not found: install it (apt-get install redis-server)")
         self._spawn("aws", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
                             "-p", str(self.ports["aws"])])
-        self._spawn("redis", [redis_server, "--port", str(self.ports["redis"]), "--bind",
-                              "127.0.0.1", "--save", "", "--appendonly", "no"])
         endpoint = self.env["GRAPHNODE_AWS_ENDPOINT_URL"]
         self._wait("aws", lambda: requests.get(f"{endpoint}/moto-api/", timeout=1).ok, 30)
-        self._wait("redis", lambda: _tcp_open(self.ports["redis"]), 15)
+        self.start_redis(redis_server)
         self.provision()
+
+    def start_redis(self, redis_server: str | None = None) -> None:
+        self._spawn("redis", [redis_server or shutil.which("redis-server") or "redis-server",
+                              "--port", str(self.ports["redis"]), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no"])
+        self._wait("redis", lambda: _tcp_open(self.ports["redis"]), 15)
+
+    def restart_redis(self) -> None:
+        """Start Redis again after a test stopped it (same port, empty)."""
+        stopped = self.processes.pop("redis")
+        if stopped.poll() is None:
+            stopped.terminate()
+            stopped.wait(10)
+        self.start_redis()
 
     def provision(self) -> None:
         subprocess.run([sys.executable, "-m", "graphnode.cli", "provision"], env=self.env,
@@ -140,16 +163,19 @@ class DevStack:
     def start_api(self) -> None:
         self._spawn("api", [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "2",
                             "-b", f"127.0.0.1:{self.ports['api']}", "--timeout", "120",
-                            *GUNICORN_LIMITS, "graphnode.api:create_app()"])
+                            *GUNICORN_LIMITS, "graphnode.api:create_app()"],
+                    env=self.metrics_env("api"))
         self._wait("api", lambda: requests.get(f"{self.api_url}/healthz", timeout=1).ok, 30)
 
     def start_worker(self, queue_role: str, concurrency: int = 1) -> None:
         queue = self.env["GRAPHNODE_REQUEST_QUEUE" if queue_role == "req" else
                          "GRAPHNODE_RESULT_QUEUE"]
-        self._spawn(f"worker-{queue_role}", [
+        name = f"worker-{queue_role}"
+        port = self.ports.setdefault(f"metrics-{name}", free_port())
+        self._spawn(name, [
             sys.executable, "-m", "celery", "-A", "graphnode", "worker", "-Q", queue,
             "-c", str(concurrency), "-n", f"{queue_role}-{os.getpid()}@%h", "--loglevel", "INFO",
-        ])
+        ], env={**self.metrics_env(name), "GRAPHNODE_METRICS_PORT": str(port)})
 
     def start_all(self) -> None:
         self.start_backing_services()

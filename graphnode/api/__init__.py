@@ -33,12 +33,14 @@ def services() -> Services:
 
 def create_app(settings: ApiSettings | None = None, store: Store | None = None) -> Flask:
     """The app; refuses (RuntimeError) the public default JWT secret outside the local stack."""
-    from graphnode.api import errors, events, graphs, jobs, workspaces
+    from graphnode import logs
+    from graphnode.api import errors, events, graphs, jobs, ops, workspaces
     from graphnode.api.offload import cooperative_store
     from graphnode.api.request import BoundedRequest
 
     settings = settings or ApiSettings()
     refuse_public_jwt_secret(settings)
+    logs.configure("api")
     app = Flask("graphnode.api")
     app.request_class = BoundedRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
@@ -58,6 +60,7 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
     app.register_blueprint(jobs.blueprint)
     app.register_blueprint(events.blueprint)
     app.register_blueprint(workspaces.blueprint)
+    ops.register(app, settings.cors_origin_list)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
