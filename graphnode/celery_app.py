@@ -30,16 +30,32 @@ SQS_LONG_POLL_SECONDS = 20
 #: A task past its soft time limit has this long to end before its process is killed.
 HARD_TIME_LIMIT_GRACE_SECONDS = 60
 
-TASK_MODULES = [
+REQUEST_TASK_MODULES = [
     "tasks.graph_generation",
     "tasks.graph_summary",
     "tasks.add_node",
     "tasks.microscope",
+]
+RESULT_TASK_MODULES = [
     "workers.graph_generation",
     "workers.graph_summary",
     "workers.add_node",
     "workers.microscope",
 ]
+TASK_MODULES = REQUEST_TASK_MODULES + RESULT_TASK_MODULES
+
+
+def role_task_modules(settings: CommonSettings, queues: Collection[str] | None) -> list[str]:
+    """The task modules a worker consuming ``queues`` (None: all) loads: the result worker
+    never imports tasks/ (nor numpy beneath it), the GPU worker never workers/."""
+    if not queues:
+        return TASK_MODULES
+    modules = []
+    if settings.request_queue in queues:
+        modules += REQUEST_TASK_MODULES
+    if settings.result_queue in queues:
+        modules += RESULT_TASK_MODULES
+    return modules or TASK_MODULES
 
 
 #: kombu's SQS transport with Celery events over SNS (graphnode.transport).
@@ -146,6 +162,19 @@ def refuse_to_start_with_bad_settings(app: Celery) -> None:
             raise SystemExit(f"graphnode worker refuses to start: {exc}") from None
 
 
+def load_only_the_roles_tasks(app: Celery) -> None:
+    """On ``celeryd_init`` (before the worker imports its includes), narrow them to its
+    queues (``-Q``)."""
+
+    @signals.celeryd_init.connect(weak=False)
+    def narrow(options: dict[str, Any] | None = None, **_: Any) -> None:
+        queues = (options or {}).get("queues") or None
+        if isinstance(queues, str):
+            queues = [q.strip() for q in queues.split(",") if q.strip()]
+        app.conf.include = role_task_modules(app.graphnode_settings,  # type: ignore[attr-defined]
+                                             queues)
+
+
 def create_celery_app(settings: CommonSettings | None = None) -> Celery:
     settings = settings or CommonSettings()
     app = Celery("graphnode", set_as_current=True, control="graphnode.transport:SqsControl")
@@ -156,6 +185,7 @@ def create_celery_app(settings: CommonSettings | None = None) -> Celery:
     middleware.install(app)
     worker_ops.install(app)
     refuse_to_start_with_bad_settings(app)
+    load_only_the_roles_tasks(app)
     return app
 
 

@@ -177,6 +177,17 @@ class DevStack:
             "-c", str(concurrency), "-n", f"{queue_role}-{os.getpid()}@%h", "--loglevel", "INFO",
         ], env={**self.metrics_env(name), "GRAPHNODE_METRICS_PORT": str(port)})
 
+    def start_flower(self) -> str:
+        """Flower on a free port, reading the events queue; its URL. Its HTTP API is open
+        (FLOWER_UNAUTHENTICATED_API): this is the local stack only."""
+        port = self.ports.setdefault("flower", free_port())
+        self._spawn("flower", [sys.executable, "-m", "celery", "-A", "graphnode", "flower",
+                               f"--port={port}", "--address=127.0.0.1"],
+                    env={"FLOWER_UNAUTHENTICATED_API": "true"})
+        url = f"http://127.0.0.1:{port}"
+        self._wait("flower", lambda: requests.get(f"{url}/healthcheck", timeout=1).ok, 60)
+        return url
+
     def start_all(self) -> None:
         self.start_backing_services()
         self.start_worker("req", concurrency=1)

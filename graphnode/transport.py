@@ -21,11 +21,18 @@ not carried; ``SqsControl`` says so in one line and points at ``graphnode status
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery.app.control import Control
 from kombu.transport.SQS import Channel as SqsChannel
 from kombu.transport.SQS import Transport as SqsTransport
+
+logger = logging.getLogger(__name__)
+
+#: Broadcasts that readers send (a receiver's wake-up, Flower turning events on) and that
+#: need no answer: the workers send events and heartbeats without being asked.
+WORKERS_DO_IT_ANYWAY = frozenset({"heartbeat", "enable_events"})
 
 #: Celery's default event exchange.
 EVENT_EXCHANGE = "celeryev"
@@ -36,10 +43,39 @@ REMOTE_CONTROL_UNSUPPORTED = (
 )
 
 
+class _PredefinedQueues(dict[str, Any]):
+    """The declared queues, where ``<events queue>.<anything>`` (the receiver's name for its
+    queue) is the events queue itself, wherever kombu looks a queue up."""
+
+    def __init__(self, queues: dict[str, Any], events_queue: str | None) -> None:
+        super().__init__(queues)
+        self.events_queue = events_queue
+
+    def _key(self, name: Any) -> Any:
+        events = self.events_queue
+        if events and isinstance(name, str) and name.startswith(f"{events}."):
+            return events
+        return name
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(self._key(name))
+
+    def __getitem__(self, name: str) -> Any:
+        return super().__getitem__(self._key(name))
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(self._key(name), default)
+
+
 class Channel(SqsChannel):
     @property
     def events_queue(self) -> str | None:
         return self.transport_options.get("graphnode_events_queue")
+
+    @property
+    def predefined_queues(self) -> dict[str, Any]:
+        return _PredefinedQueues(self.transport_options.get("predefined_queues", {}),
+                                 self.events_queue)
 
     def exchange_declare(self, exchange: Any = None, type: str = "direct",
                          *args: Any, **kwargs: Any) -> Any:
@@ -76,12 +112,17 @@ class Transport(SqsTransport):
 
 
 class SqsControl(Control):
-    """Remote control as far as SQS carries it: the receivers' wake-up call is dropped
-    (workers send heartbeats on their own); every other command is refused in one line."""
+    """Remote control as far as SQS carries it: no worker listens, so a broadcast reaches
+    nobody. From the command line (``celery inspect ping``) that is one line pointing at
+    ``graphnode status``; elsewhere (Flower's periodic inspections, a receiver's wake-up
+    call; workers send events and heartbeats on their own) it is an empty answer."""
 
     def broadcast(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        if command == "heartbeat":
-            return None
+        import click
+
+        if command in WORKERS_DO_IT_ANYWAY or click.get_current_context(silent=True) is None:
+            logger.debug("remote control %r not sent: not carried over SQS", command)
+            return [] if kwargs.get("reply") else None
         from celery.bin.base import CeleryCommandException
         from celery.platforms import EX_UNAVAILABLE
 

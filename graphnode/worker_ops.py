@@ -21,6 +21,42 @@ from graphnode.settings import CommonSettings
 logger = logging.getLogger(__name__)
 
 
+#: How long a worker waits between looks for its queues.
+QUEUE_RETRY_SECONDS = 5.0
+
+
+def wait_for_queues(settings: CommonSettings, queues: list[str],
+                    retry_seconds: float = QUEUE_RETRY_SECONDS) -> None:
+    """Start consuming only once the queues exist: against the local emulator, provision
+    them (idempotent, so ``honcho start`` needs no separate step); elsewhere say in one
+    line what is missing and look again, rather than fail with a traceback."""
+    import sys
+
+    from graphnode.aws import aws_client
+
+    provisioned = False
+    while True:
+        try:
+            sqs = aws_client("sqs", settings)
+            for queue in queues:
+                sqs.get_queue_attributes(QueueUrl=settings.queue_url(queue),
+                                         AttributeNames=["QueueArn"])
+            return
+        except Exception as exc:
+            missing = "NonExistentQueue" in str(exc) or "QueueDoesNotExist" in str(exc)
+            if missing and settings.uses_local_emulator and not provisioned:
+                from graphnode.topology import provision
+
+                provision(settings)
+                provisioned = True
+                continue
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            print(f"graphnode worker: queues {', '.join(queues)} not reachable ({reason}); "
+                  f"run `graphnode provision` (emulator) or `terraform apply`; retrying in "
+                  f"{retry_seconds:g} s", file=sys.stderr, flush=True)
+            time.sleep(retry_seconds)
+
+
 def install(app: Celery) -> None:
     settings: CommonSettings = app.graphnode_settings  # type: ignore[attr-defined]
     started: dict[str, float] = {}
@@ -29,7 +65,10 @@ def install(app: Celery) -> None:
     @signals.worker_init.connect(weak=False)
     def _name_role(sender: Any = None, **_: Any) -> None:
         if sender is not None and sender.app is app:
-            logs.set_role(worker_role(settings, list(app.amqp.queues.consume_from or {})))
+            queues = list(app.amqp.queues.consume_from or {})
+            logs.set_role(worker_role(settings, queues))
+            wait_for_queues(settings, queues or [settings.request_queue,
+                                                 settings.result_queue])
 
     @signals.after_setup_logger.connect(weak=False)
     @signals.after_setup_task_logger.connect(weak=False)

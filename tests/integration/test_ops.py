@@ -100,3 +100,34 @@ def test_readyz_names_a_stopped_redis(stack):
         stack.restart_redis()
         wait_for(lambda: requests.get(f"{stack.api_url}/readyz", timeout=15).ok, 30,
                  "readiness after Redis is back")
+
+
+def test_flower_lists_both_workers_and_a_jobs_tasks(completed_job, stack):
+    flower = stack.start_flower()
+    alice = completed_job["alice"]
+    from graphnode.samples import load_sample_export
+
+    task_id = alice.generate(load_sample_export()[:10])["taskId"]
+
+    def tasks_of_the_job():
+        tasks = requests.get(f"{flower}/api/tasks", timeout=10).json()
+        mine = {celery_id: t for celery_id, t in tasks.items() if celery_id.startswith(task_id)}
+        states = {(t["name"], t["state"]) for t in mine.values()}
+        done = {("GRAPH_GENERATION_REQUEST", "SUCCESS"), ("GRAPH_GENERATION_RESULT", "SUCCESS")}
+        return mine if done <= states else None
+
+    tasks = wait_for(tasks_of_the_job, 150, "Flower to see the job's request and result")
+    request = tasks[task_id]  # a request's Celery id is the job's taskId
+    assert request["worker"].startswith("req-") and request["runtime"] > 0
+    assert request["args"] == repr({"taskId": task_id})  # the job, never its payload
+    assert tasks[f"{task_id}-result"]["worker"].startswith("res-")
+    assert any(t["name"] == "GRAPH_GENERATION_PROGRESS" for t in tasks.values())
+    alive = requests.get(f"{flower}/api/workers", params={"status": "true"}, timeout=10).json()
+    assert sorted(name.split("-")[0] for name, up in alive.items() if up) == ["req", "res"]
+
+
+def test_remote_control_says_where_to_look_in_one_line(stack):
+    answer = subprocess.run([sys.executable, "-m", "celery", "-A", "graphnode", "inspect",
+                             "ping"], env=stack.env, capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 69
+    assert answer.stderr.strip().count("\n") == 0 and "graphnode status" in answer.stderr
