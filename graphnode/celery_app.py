@@ -183,8 +183,10 @@ def create_celery_app(settings: CommonSettings | None = None) -> Celery:
     from graphnode import middleware, worker_ops
 
     middleware.install(app)
-    worker_ops.install(app)
+    # Settings first: a worker with a bad setting refuses to start before it waits for
+    # (or provisions) its queues.
     refuse_to_start_with_bad_settings(app)
+    worker_ops.install(app)
     load_only_the_roles_tasks(app)
     return app
 
