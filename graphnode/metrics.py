@@ -39,8 +39,8 @@ JOBS_ACCEPTED = Counter("graphnode_jobs_accepted_total", "Jobs the API accepted 
                         ["task_type"])
 TASKS = Counter(
     "graphnode_tasks_total",
-                "Tasks run by the workers, by type and Celery state (success, failure, rejected).",
-                ["task_type", "outcome"])
+    "Tasks run by the workers, by type and Celery state (success, failure, rejected).",
+    ["task_type", "outcome"])
 TASK_DURATION = Histogram("graphnode_task_duration_seconds", "Task run time, by type.",
                           ["task_type"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
                                                   120, 300, 600, 1800))
