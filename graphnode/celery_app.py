@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import Celery, signals
 from kombu import Exchange, Queue
+from kombu.transport import TRANSPORT_ALIASES
 from pydantic import ValidationError
 
 from graphnode.contract import TaskType
@@ -29,16 +30,36 @@ SQS_LONG_POLL_SECONDS = 20
 #: A task past its soft time limit has this long to end before its process is killed.
 HARD_TIME_LIMIT_GRACE_SECONDS = 60
 
-TASK_MODULES = [
+REQUEST_TASK_MODULES = [
     "tasks.graph_generation",
     "tasks.graph_summary",
     "tasks.add_node",
     "tasks.microscope",
+]
+RESULT_TASK_MODULES = [
     "workers.graph_generation",
     "workers.graph_summary",
     "workers.add_node",
     "workers.microscope",
 ]
+TASK_MODULES = REQUEST_TASK_MODULES + RESULT_TASK_MODULES
+
+
+def role_task_modules(settings: CommonSettings, queues: Collection[str] | None) -> list[str]:
+    """The task modules a worker consuming ``queues`` (None: all) loads: the result worker
+    never imports tasks/ (nor numpy beneath it), the GPU worker never workers/."""
+    if not queues:
+        return TASK_MODULES
+    modules = []
+    if settings.request_queue in queues:
+        modules += REQUEST_TASK_MODULES
+    if settings.result_queue in queues:
+        modules += RESULT_TASK_MODULES
+    return modules or TASK_MODULES
+
+
+#: kombu's SQS transport with Celery events over SNS (graphnode.transport).
+TRANSPORT_ALIASES.setdefault("graphnode-sqs", "graphnode.transport:Transport")
 
 
 def queue_for(task_type: TaskType, settings: CommonSettings) -> str:
@@ -47,14 +68,22 @@ def queue_for(task_type: TaskType, settings: CommonSettings) -> str:
 
 def celery_config(settings: CommonSettings) -> dict[str, Any]:
     queues = [settings.request_queue, settings.result_queue]
+    predefined = {name: {"url": settings.queue_url(name)} for name in queues}
+    events: dict[str, Any] = {}
+    if settings.events_enabled:
+        predefined[settings.events_queue] = {"url": settings.queue_url(settings.events_queue)}
+        events = {"supports_fanout": True,
+                  "predefined_exchanges": {"celeryev": {"arn": settings.events_topic_arn}},
+                  "graphnode_events_queue": settings.events_queue}
     return {
-        "broker_url": settings.broker_url,
+        "broker_url": settings.broker_url.replace("sqs://", "graphnode-sqs://", 1),
         "broker_transport_options": {
             "region": settings.aws_region,
             "is_secure": (settings.aws_endpoint_url or "https").startswith("https"),
             # Only these queues exist; kombu must never create queues of its own
             # (pidbox, celeryev) on SQS.
-            "predefined_queues": {name: {"url": settings.queue_url(name)} for name in queues},
+            "predefined_queues": predefined,
+            **events,
             "wait_time_seconds": SQS_LONG_POLL_SECONDS,
             "polling_interval": 0,
             # Plain JSON bodies: kombu base64-encodes both the SQS body and the message
@@ -84,9 +113,12 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
         "task_time_limit": settings.task_soft_time_limit_seconds + HARD_TIME_LIMIT_GRACE_SECONDS,
         # Results travel as messages on graph-res, not through a Celery result backend.
         "task_ignore_result": True,
-        # SQS has no broadcast or event exchange that Celery can use as is.
+        # Task events and worker heartbeats ride the SNS topic (graphnode.transport);
+        # a reader consumes its declared queue. Remote control needs a reply queue per
+        # caller and stays off (graphnode status shows workers and their tasks).
         "worker_enable_remote_control": False,
-        "worker_send_task_events": False,
+        "worker_send_task_events": settings.events_enabled,
+        "event_queue_prefix": settings.events_queue,
         "task_send_sent_event": False,
         "include": TASK_MODULES,
     }
@@ -130,15 +162,32 @@ def refuse_to_start_with_bad_settings(app: Celery) -> None:
             raise SystemExit(f"graphnode worker refuses to start: {exc}") from None
 
 
+def load_only_the_roles_tasks(app: Celery) -> None:
+    """On ``celeryd_init`` (before the worker imports its includes), narrow them to its
+    queues (``-Q``)."""
+
+    @signals.celeryd_init.connect(weak=False)
+    def narrow(options: dict[str, Any] | None = None, **_: Any) -> None:
+        queues = (options or {}).get("queues") or None
+        if isinstance(queues, str):
+            queues = [q.strip() for q in queues.split(",") if q.strip()]
+        app.conf.include = role_task_modules(app.graphnode_settings,  # type: ignore[attr-defined]
+                                             queues)
+
+
 def create_celery_app(settings: CommonSettings | None = None) -> Celery:
     settings = settings or CommonSettings()
-    app = Celery("graphnode", set_as_current=True)
+    app = Celery("graphnode", set_as_current=True, control="graphnode.transport:SqsControl")
     app.conf.update(celery_config(settings))
     app.graphnode_settings = settings  # type: ignore[attr-defined]
-    from graphnode import middleware
+    from graphnode import middleware, worker_ops
 
     middleware.install(app)
+    # Settings first: a worker with a bad setting refuses to start before it waits for
+    # (or provisions) its queues.
     refuse_to_start_with_bad_settings(app)
+    worker_ops.install(app)
+    load_only_the_roles_tasks(app)
     return app
 
 

@@ -33,6 +33,18 @@ def provision() -> None:
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def status(as_json: bool) -> None:
+    """Queues and DLQs, workers seen in the last minute, jobs by type and state."""
+    from graphnode.settings import ResultWorkerSettings
+    from graphnode.status import gather, render
+
+    settings = ResultWorkerSettings()
+    report = gather(settings, settings.store_url)
+    click.echo(json.dumps(report, indent=2) if as_json else render(report))
+
+
+@main.command()
 @click.argument("user_id")
 @click.option("--ttl", default=3600, show_default=True, help="Lifetime in seconds.")
 def token(user_id: str, ttl: int) -> None:

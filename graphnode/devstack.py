@@ -96,13 +96,24 @@ class DevStack:
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = self.log_path(name).open("ab")
         self._logs.append(log)
         self.processes[name] = subprocess.Popen(
-            argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-            start_new_session=True,
+            argv, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=self.workdir, start_new_session=True,
         )
+
+    def metrics_env(self, name: str) -> dict[str, str]:
+        """A fresh prometheus_client multi-process directory for one role instance."""
+        directory = self.workdir / "metrics" / name
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        return {"PROMETHEUS_MULTIPROC_DIR": str(directory)}
+
+    def metrics_url(self, name: str) -> str:
+        """Where a worker (``worker-req``, ``worker-res``) serves its Prometheus metrics."""
+        return f"http://127.0.0.1:{self.ports[f'metrics-{name}']}/metrics"
 
     def _wait(self, name: str, ready: object, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -137,6 +148,14 @@ class DevStack:
                               "127.0.0.1", "--save", "", "--appendonly", "no"])
         self._wait("redis", lambda: _tcp_open(self.ports["redis"]), 15)
 
+    def restart_redis(self) -> None:
+        """Start Redis again after a test stopped it (same port, empty)."""
+        stopped = self.processes.pop("redis")
+        if stopped.poll() is None:
+            stopped.terminate()
+            stopped.wait(10)
+        self.start_redis()
+
     def provision(self) -> None:
         subprocess.run([sys.executable, "-m", "graphnode.cli", "provision"], env=self.env,
                        check=True, capture_output=True)
@@ -144,7 +163,8 @@ class DevStack:
     def start_api(self) -> None:
         self._spawn("api", [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "2",
                             "-b", f"127.0.0.1:{self.ports['api']}", "--timeout", "120",
-                            *GUNICORN_LIMITS, "graphnode.api:create_app()"])
+                            *GUNICORN_LIMITS, "graphnode.api:create_app()"],
+                    env=self.metrics_env("api"))
         self._wait("api", lambda: requests.get(f"{self.api_url}/healthz", timeout=1).ok, 30)
 
     def start_worker(self, queue_role: str, concurrency: int = 1, name: str | None = None,
@@ -154,12 +174,24 @@ class DevStack:
         queue = self.env["GRAPHNODE_REQUEST_QUEUE" if queue_role == "req" else
                          "GRAPHNODE_RESULT_QUEUE"]
         name = name or f"worker-{queue_role}"
+        port = self.ports.setdefault(f"metrics-{name}", free_port())
         argv = [sys.executable, "-m", "celery", "-A", "graphnode", "worker", "-Q", queue,
                 "-c", str(concurrency), "-n", f"{name}-{os.getpid()}@%h", "--loglevel", "INFO"]
         if prefetch_multiplier is not None:
             argv += ["--prefetch-multiplier", str(prefetch_multiplier)]
-        self._spawn(name, argv)
+        self._spawn(name, argv, env={**self.metrics_env(name), "GRAPHNODE_METRICS_PORT": str(port)})
         return name
+
+    def start_flower(self) -> str:
+        """Flower on a free port, reading the events queue; its URL. Its HTTP API is open
+        (FLOWER_UNAUTHENTICATED_API): this is the local stack only."""
+        port = self.ports.setdefault("flower", free_port())
+        self._spawn("flower", [sys.executable, "-m", "celery", "-A", "graphnode", "flower",
+                               f"--port={port}", "--address=127.0.0.1"],
+                    env={"FLOWER_UNAUTHENTICATED_API": "true"})
+        url = f"http://127.0.0.1:{port}"
+        self._wait("flower", lambda: requests.get(f"{url}/healthcheck", timeout=1).ok, 60)
+        return url
 
     def start_all(self) -> None:
         self.start_backing_services()

@@ -25,6 +25,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from typing import Any
 
 from billiard.einfo import ExceptionWithTraceback
@@ -33,6 +34,7 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.worker import state as worker_state
 from celery.worker.request import Request
 
+from graphnode import logs, metrics
 from graphnode.aws import aws_client
 from graphnode.contract import (
     PAYLOAD_MODELS,
@@ -55,9 +57,24 @@ class JobFailed(Exception):
     """A permanent failure (bad input, say): retrying cannot help, so the job ends FAILED."""
 
 
+def celery_task_id(task_type: TaskType, task_id: str) -> str:
+    """The Celery id of a contract message, so Flower, logs and the API name one job alike:
+    a request is its job's ``taskId``; its result ``<taskId>-result``; each progress report
+    ``<taskId>-progress-<n>`` (many per job; Flower keeps one entry per Celery id)."""
+    if task_type.is_request:
+        return task_id
+    if task_type == TaskType.GRAPH_GENERATION_PROGRESS:
+        return f"{task_id}-progress-{uuid.uuid4().hex[:12]}"
+    return f"{task_id}-result"
+
+
 def send_message(app: Celery, task_type: TaskType, task_id: str, payload: Any) -> None:
     """Send one contract message; the route (graph-req or graph-res) follows the task type."""
-    app.send_task(task_type.value, args=[make_envelope(task_type, task_id, payload)])
+    app.send_task(task_type.value, args=[make_envelope(task_type, task_id, payload)],
+                  task_id=celery_task_id(task_type, task_id),
+                  # What Celery's logs, events and Flower show as the arguments: the job,
+                  # never its payload.
+                  argsrepr=repr({"taskId": task_id}), kwargsrepr="{}")
 
 
 def result_type_for(request_type: TaskType) -> TaskType:
@@ -92,15 +109,35 @@ class ProgressReporter:
     forward, tagged with the attempt, and best effort: a progress message that cannot be
     sent is logged, never the end of the job."""
 
-    def __init__(self, app: Celery, task_id: str, user_id: str, attempt: int) -> None:
+    def __init__(self, app: Celery, task_id: str, user_id: str, attempt: int,
+                 task_type: str = "") -> None:
         self.app = app
         self.task_id = task_id
         self.user_id = user_id
         self.attempt = attempt
+        self.task_type = task_type
         self._at = 0.0
         self._fraction = -1.0
+        self._stage: tuple[str, float] | None = None
+
+    def enter_stage(self, stage: str) -> None:
+        """Time the pipeline's stages (every report, sent or throttled, names one)."""
+        now = time.monotonic()
+        if self._stage is not None and self._stage[0] == stage:
+            return
+        self.end_stage(now)
+        self._stage = (stage, now)
+        logs.bind(stage=stage)
+
+    def end_stage(self, now: float | None = None) -> None:
+        if self._stage is not None:
+            stage, since = self._stage
+            metrics.STAGE_DURATION.labels(self.task_type, stage).observe(
+                (now or time.monotonic()) - since)
+            self._stage = None
 
     def report(self, stage: str, fraction: float, message: str | None = None) -> None:
+        self.enter_stage(stage[:64])
         now = time.monotonic()
         if fraction <= self._fraction:
             return
@@ -132,11 +169,17 @@ class EnvelopeTask(Task):
                              FailureKind.INPUT)
             # Not acknowledged: after maxReceiveCount it lands in the DLQ for inspection.
             raise Reject(str(exc), requeue=False) from None
+        with logs.log_context(taskId=parsed.taskId, taskType=task_type.value,
+                              userId=getattr(payload, "userId", None)):
+            return self._run_envelope(task_type, envelope, parsed, payload)
+
+    def _run_envelope(self, task_type: TaskType, envelope: Any, parsed: Any,
+                      payload: Any) -> Any:
         attempt = int(getattr(self.request, "receive_count", None) or 1)
         logger.info("running %s %s (receive %d)", task_type, parsed.taskId, attempt)
         if task_type.is_request:
             self.request.progress = ProgressReporter(self.app, parsed.taskId, payload.userId,
-                                                     attempt)
+                                                     attempt, task_type.value)
             self.progress("started", 0.01)
         try:
             return self.run(parsed, payload)
@@ -147,6 +190,10 @@ class EnvelopeTask(Task):
             error = f"the task ran past its time limit of {self.soft_time_limit_seconds()} s"
             logger.warning("%s %s failed: %s", task_type, parsed.taskId, error)
             send_failure(self.app, task_type, envelope, error, FailureKind.TIME_LIMIT)
+        finally:
+            reporter = getattr(self.request, "progress", None)
+            if reporter is not None:
+                reporter.end_stage()
         return None
 
     def soft_time_limit_seconds(self) -> Any:
@@ -207,6 +254,7 @@ class SqsRequest(Request):
             # failure on the last receive, a lost worker included, is the job's end.
             if not isinstance(exc, Reject):
                 error = f"gave up after {self.receive_count} attempts: {exc!r}"
+                metrics.GIVE_UPS.labels(task_type.value).inc()
                 logger.error("%s %s %s; the message goes to the DLQ", task_type, self.id, error)
                 try:
                     self.task.give_up(self.args[0] if self.args else None, error)
@@ -277,7 +325,9 @@ class VisibilityHeartbeat:
         return {r for r in requests if not getattr(r, "settled", False) and not r.acknowledged}
 
     def beat(self) -> int:
-        return sum(self.set_visibility(request, self.extend_to) for request in self.held())
+        extended = sum(self.set_visibility(request, self.extend_to) for request in self.held())
+        metrics.VISIBILITY_HEARTBEATS.inc(extended)
+        return extended
 
     def on_warm_shutdown(self) -> int:
         """Hand back the messages not started; running ones keep beating."""

@@ -69,6 +69,14 @@ class CommonSettings(BaseSettings):
     # Every request task is bounded: past the soft limit the job FAILs with the reason; the
     # hard limit (soft + 60 s) kills a task that ignores it.
     task_soft_time_limit_seconds: int = 1800
+    # Celery events (Flower, celery events) over the SNS topic of topology.yaml; this
+    # process reads the declared queue named here. Off: no events are sent or read.
+    events_enabled: bool = True
+    events_topic: str = "graphnode-events"
+    events_queue: str = "graphnode-events-flower"
+    # A worker serves its Prometheus metrics on this port when set (one port per worker
+    # on a host); the API serves them at /metrics.
+    metrics_port: int | None = None
 
     def queue_url(self, name: str) -> str:
         """The URL of a queue, explicit if configured, otherwise built like SQS builds it."""
@@ -79,6 +87,10 @@ class CommonSettings(BaseSettings):
         if self.aws_endpoint_url:
             return f"{self.aws_endpoint_url.rstrip('/')}/{self.aws_account_id}/{name}"
         return f"https://sqs.{self.aws_region}.amazonaws.com/{self.aws_account_id}/{name}"
+
+    @property
+    def events_topic_arn(self) -> str:
+        return f"arn:aws:sns:{self.aws_region}:{self.aws_account_id}:{self.events_topic}"
 
     @property
     def broker_url(self) -> str:
@@ -116,6 +128,13 @@ class ApiSettings(CommonSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     max_upload_bytes: int = 50 * 1024 * 1024
     sse_keepalive_seconds: float = 15.0
+    # Origins a browser client may call the API from (CORS), comma-separated, e.g.
+    # "https://app.example.com"; empty: same origin only.
+    cors_origins: str = ""
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     _absolute_store_url = field_validator("store_url")(absolute_sqlite_url)
 

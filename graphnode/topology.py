@@ -32,6 +32,14 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class EventsSpec:
+    """The SNS topic of Celery's events and the SQS queue of each reader, by name."""
+
+    topic: str
+    consumers: dict[str, int]  # queue name -> message retention (seconds)
+
+
+@dataclass(frozen=True)
 class Topology:
     queues: dict[str, QueueSpec]
     bucket: str
@@ -39,6 +47,7 @@ class Topology:
     claim_check_prefixes: tuple[str, ...]
     kept_graphs_prefix: str
     superseded_expiration_days: int
+    events: EventsSpec | None = None
 
 
 SECONDS_PER_DAY = 86_400
@@ -70,9 +79,14 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
         for name, spec in raw["queues"].items()
     }
     bucket = raw["bucket"]
+    events = raw.get("events")
     topology = Topology(queues, bucket["name"], bucket["expiration_days"],
                         tuple(bucket["claim_check_prefixes"]), bucket["kept_graphs_prefix"],
-                        bucket["superseded_expiration_days"])
+                        bucket["superseded_expiration_days"],
+                        EventsSpec(events["topic"], {
+                            name: spec["message_retention_seconds"]
+                            for name, spec in events["consumers"].items()})
+                        if events else None)
     _check_claim_checks_outlive_messages(topology)
     return topology
 
@@ -127,6 +141,9 @@ def provision(settings: CommonSettings, topology: Topology | None = None) -> dic
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes=attributes)
         created["queues"][name] = {"url": queue_url, "dlq": dlq_url}
 
+    if topology.events is not None:
+        created["events"] = provision_events(settings, topology.events, sqs)
+
     s3 = aws_client("s3", settings)
     _create_bucket(s3, settings)
     s3.put_public_access_block(
@@ -161,6 +178,29 @@ def provision(settings: CommonSettings, topology: Topology | None = None) -> dic
         },
     )
     return created
+
+
+def provision_events(settings: CommonSettings, events: EventsSpec, sqs: Any) -> dict[str, Any]:
+    """The events topic, each reader's queue (retention, a policy that lets the topic send)
+    and its raw subscription; idempotent (SNS returns an existing topic or subscription)."""
+    sns = aws_client("sns", settings)
+    topic_arn = sns.create_topic(Name=events.topic)["TopicArn"]
+    queues = {}
+    for name, retention in events.consumers.items():
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={
+            "MessageRetentionPeriod": str(retention),
+            "Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "events-topic-sends", "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}),
+        })
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
+                      Attributes={"RawMessageDelivery": "true"}, ReturnSubscriptionArn=True)
+        queues[name] = url
+    return {"topic": topic_arn, "queues": queues}
 
 
 def _create_bucket(s3: Any, settings: CommonSettings) -> None:

@@ -49,6 +49,12 @@ data "aws_iam_policy_document" "api" {
     ]
     resources = [aws_sqs_queue.this[local.request_queue].arn]
   }
+
+  statement {
+    sid       = "ReadinessBucket" # /readyz: HeadBucket
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.payloads.arn]
+  }
 }
 
 resource "aws_iam_policy" "api" {

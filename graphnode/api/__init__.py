@@ -33,13 +33,25 @@ def services() -> Services:
 
 def create_app(settings: ApiSettings | None = None, store: Store | None = None) -> Flask:
     """The app; refuses (RuntimeError) the public default JWT secret outside the local stack."""
-    from graphnode.api import errors, events, graphs, jobs, openapi, uploads, web, workspaces
+    from graphnode import logs
+    from graphnode.api import (
+        errors,
+        events,
+        graphs,
+        jobs,
+        openapi,
+        ops,
+        uploads,
+        web,
+        workspaces,
+    )
     from graphnode.api.offload import cooperative_store
     from graphnode.api.request import BoundedRequest
     from graphnode.api.schemas import Health
 
     settings = settings or ApiSettings()
     refuse_public_jwt_secret(settings)
+    logs.configure("api")
     app = Flask("graphnode.api")
     app.request_class = BoundedRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
@@ -62,6 +74,7 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
     app.register_blueprint(uploads.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(web.blueprint)
+    ops.register(app, settings.cors_origin_list)
 
     @app.get("/healthz")
     @openapi.documented(openapi.Operation("Liveness.", {200: ("Alive", Health)},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from flask import Blueprint, url_for
 from pydantic import ValidationError
 
+from graphnode import logs, metrics
 from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
@@ -19,6 +21,8 @@ from graphnode.contract import PAYLOAD_MODELS, TASK_ID_PATTERN, FailureKind, Job
 from graphnode.middleware import send_message
 from graphnode.payloads import input_key
 from graphnode.stores import Job, Outcome, ResultKind
+
+logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/v1/jobs")
 
@@ -90,6 +94,9 @@ def accept_job(
                                  error=f"could not enqueue: {exc}"))
         raise ApiError(503, "queue_unavailable",
                        "the job queue is unavailable; retry later") from exc
+    metrics.JOBS_ACCEPTED.labels(task_type.value).inc()
+    logs.bind(taskId=task_id, taskType=task_type.value, userId=user_id)
+    logger.info("accepted %s %s", task_type.value, task_id)
     status_url = url_for("jobs.get_job", task_id=task_id)
     body = Accepted(taskId=task_id, status=JobStatus.PENDING, statusUrl=status_url,
                     eventsUrl=url_for("events.stream")).model_dump(mode="json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from graphnode.stores.base import (
     Committed,
     Job,
+    JobCounts,
     JobExistsError,
     Outcome,
     ResultKind,
@@ -12,7 +13,7 @@ from graphnode.stores.base import (
     StoredResult,
 )
 
-__all__ = ["Committed", "Job", "JobExistsError", "Outcome", "ResultKind", "Store",
+__all__ = ["Committed", "Job", "JobCounts", "JobExistsError", "Outcome", "ResultKind", "Store",
            "StoredResult", "open_store"]
 
 

@@ -10,6 +10,7 @@ the event that announces it (the outbox) are written together or not at all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -124,6 +125,15 @@ def ended(job: Job, outcome: Outcome, current: Job | None) -> tuple[Job, OutboxE
     return final, final_event(final)
 
 
+@dataclass(frozen=True)
+class JobCounts:
+    """``by_type[taskType][status]`` = number of jobs; the oldest PENDING job's ``createdAt``
+    (a request no worker has started yet), or None when nothing waits."""
+
+    by_type: dict[str, dict[str, int]]
+    oldest_pending_at: datetime | None
+
+
 class JobExistsError(RuntimeError):
     """A job with this taskId was already accepted."""
 
@@ -177,6 +187,11 @@ class Store(ABC):
     @abstractmethod
     def results_in_scope(self, user_id: str, kind: ResultKind, scope: str) -> list[StoredResult]:
         """All results of a kind and scope, oldest first (a workspace's document graphs)."""
+
+    @abstractmethod
+    def job_counts(self) -> JobCounts:
+        """Jobs by type and state, and when the oldest PENDING one was accepted: what
+        ``graphnode status`` shows an operator."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, not every adapter holds connections
         """Release connections; the default has none to release."""

@@ -12,6 +12,7 @@ from graphnode.lifecycle import OutboxEvent
 from graphnode.stores.base import (
     Committed,
     Job,
+    JobCounts,
     JobExistsError,
     Outcome,
     ResultKind,
@@ -46,6 +47,7 @@ class MongoStore(Store):
         self.current_graphs = db["current_graphs"]
         self.outbox = db["outbox"]
         self.jobs.create_index([("userId", 1), ("scope", 1), ("createdAt", 1)])
+        self.jobs.create_index([("taskType", 1), ("status", 1), ("createdAt", 1)])
         self.results.create_index([("userId", 1), ("kind", 1), ("scope", 1), *NEWEST_FIRST])
         self.outbox.create_index([("sentAt", 1), ("createdAt", 1)])
 
@@ -145,6 +147,20 @@ class MongoStore(Store):
     def jobs_in_scope(self, user_id: str, scope: str) -> list[Job]:
         cursor = self.jobs.find({"userId": user_id, "scope": scope}, sort=[("createdAt", 1)])
         return [Job.model_validate(document) for document in cursor]
+
+    def job_counts(self) -> JobCounts:
+        # One count per type and state (indexed), not $group: a compound group key is what
+        # MongoDB-compatible servers implement least consistently.
+        by_type: dict[str, dict[str, int]] = {}
+        for task_type in self.jobs.distinct("taskType"):
+            for status in JobStatus:
+                count = self.jobs.count_documents({"taskType": task_type,
+                                                   "status": status.value})
+                if count:
+                    by_type.setdefault(task_type, {})[status.value] = count
+        oldest = self.jobs.find_one({"status": JobStatus.PENDING.value},
+                                    sort=[("createdAt", 1)], projection={"createdAt": 1})
+        return JobCounts(by_type, oldest["createdAt"] if oldest else None)
 
     @staticmethod
     def _to_result(document: dict[str, Any]) -> StoredResult:

@@ -15,6 +15,7 @@ from graphnode.lifecycle import OutboxEvent
 from graphnode.stores.base import (
     Committed,
     Job,
+    JobCounts,
     JobExistsError,
     Outcome,
     ResultKind,
@@ -194,6 +195,20 @@ class SQLiteStore(Store):
                 (user_id, scope),
             ).fetchall()
         return [Job.model_validate_json(row[0]) for row in rows]
+
+    def job_counts(self) -> JobCounts:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT json_extract(document, '$.taskType'), json_extract(document, '$.status'),"
+                " COUNT(*) FROM jobs GROUP BY 1, 2").fetchall()
+            oldest = db.execute(
+                "SELECT MIN(json_extract(document, '$.createdAt')) FROM jobs"
+                " WHERE json_extract(document, '$.status') = ?",
+                (JobStatus.PENDING.value,)).fetchone()[0]
+        by_type: dict[str, dict[str, int]] = {}
+        for task_type, status, count in rows:
+            by_type.setdefault(task_type, {})[status] = count
+        return JobCounts(by_type, datetime.fromisoformat(oldest) if oldest else None)
 
     _RESULT_COLUMNS = "task_id, user_id, kind, scope, document, created_at"
 

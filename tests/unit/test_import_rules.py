@@ -45,3 +45,17 @@ def test_workers_package_does_not_import_the_pipeline():
     for path in root.rglob("*.py"):
         text = path.read_text()
         assert "tasks.pipeline" not in text and "from tasks" not in text, path
+
+
+def test_the_result_worker_loads_no_request_task_and_no_numpy(tmp_path):
+    """A worker started with -Q graph-res imports workers/ only (numpy stays out)."""
+    loaded = modules_loaded_by(
+        "import graphnode\n"
+        "from celery import signals\n"
+        "signals.celeryd_init.send(sender='res@test', instance=None, conf=graphnode.celery.conf,\n"
+        "                          options={'queues': ['graph-res']})\n"
+        "graphnode.celery.loader.import_default_modules()\n"
+        "assert 'GRAPH_GENERATION_RESULT' in graphnode.celery.tasks\n"
+        "assert 'GRAPH_GENERATION_REQUEST' not in graphnode.celery.tasks\n"
+    )
+    assert "tasks" not in loaded and "numpy" not in loaded, loaded & {"tasks", "numpy"}

@@ -120,7 +120,7 @@ def test_a_progress_message_that_cannot_be_sent_does_not_end_the_job(caplog):
 
 def test_progress_is_throttled_and_only_forward():
     sent = []
-    app = SimpleNamespace(send_task=lambda name, args: sent.append(args[0]["payload"]))
+    app = SimpleNamespace(send_task=lambda name, args, **_: sent.append(args[0]["payload"]))
     reporter = ProgressReporter(app, "t1", "alice", attempt=3)
     for fraction in (0.1, 0.2, 0.05, 1.0):
         reporter.report("stage", fraction)

@@ -83,13 +83,16 @@ def test_without_heartbeat_the_message_comes_back(queue):
 
 def test_send_failure_builds_the_matching_failed_result():
     sent = []
-    app = SimpleNamespace(send_task=lambda name, args: sent.append((name, args)))
+    app = SimpleNamespace(send_task=lambda name, args, **options: sent.append(
+        (name, args, options)))
     request = GraphGenerationRequest(userId="alice", inputKey="k", inputSha256="0" * 64)
     envelope = make_envelope(TaskType.GRAPH_GENERATION_REQUEST, "t1", request)
     assert send_failure(app, TaskType.GRAPH_GENERATION_REQUEST, envelope, "boom",
                         FailureKind.GAVE_UP)
-    name, (result,) = sent[0]
+    name, (result,), options = sent[0]
     assert name == "GRAPH_GENERATION_RESULT"
+    # Flower and the logs name the job, never show its payload.
+    assert options["task_id"] == "t1-result" and options["argsrepr"] == "{'taskId': 't1'}"
     parsed, payload = parse_envelope(result, TaskType.GRAPH_GENERATION_RESULT)
     assert parsed.taskId == "t1" and payload.userId == "alice" and payload.error == "boom"
     assert payload.failure == FailureKind.GAVE_UP
@@ -108,3 +111,12 @@ def test_every_request_type_has_a_result_type():
     for task_type in TaskType:
         if task_type.is_request:
             assert not result_type_for(task_type).is_request
+
+
+def test_celery_ids_name_the_job():
+    from graphnode.middleware import celery_task_id
+
+    assert celery_task_id(TaskType.ADD_NODE_REQUEST, "t1") == "t1"
+    assert celery_task_id(TaskType.ADD_NODE_RESULT, "t1") == "t1-result"
+    first, second = (celery_task_id(TaskType.GRAPH_GENERATION_PROGRESS, "t1") for _ in "ab")
+    assert first.startswith("t1-progress-") and first != second

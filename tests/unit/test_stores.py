@@ -232,3 +232,19 @@ def test_a_late_result_of_an_older_graph_job_does_not_replace_a_newer_graph(stor
     complete(store, "newer", {ResultKind.GRAPH: {"v": 2}}, becomesCurrentGraph=True)
     revived = complete(store, "older", {ResultKind.GRAPH: {"v": 1}}, becomesCurrentGraph=True)
     assert revived.job.status == JobStatus.COMPLETED and store.current_graph("alice") == "newer"
+
+
+def test_job_counts_by_type_and_state_and_the_oldest_pending(store):
+    assert store.job_counts().by_type == {}
+    assert store.job_counts().oldest_pending_at is None
+    for task_id in ("a", "b", "c"):
+        store.create_job(new_job(task_id))
+    store.create_job(Job(taskId="s", userId="alice", taskType=TaskType.GRAPH_SUMMARY_REQUEST))
+    complete(store, "a")
+    store.record_progress("b", "embed", 0.5)
+    counts = store.job_counts()
+    assert counts.by_type == {
+        "GRAPH_GENERATION_REQUEST": {"COMPLETED": 1, "RUNNING": 1, "PENDING": 1},
+        "GRAPH_SUMMARY_REQUEST": {"PENDING": 1},
+    }
+    assert counts.oldest_pending_at == store.get_job("c").createdAt

@@ -1,0 +1,106 @@
+"""Worker records for ``graphnode status``: who is alive, in which role, running what.
+
+Stock Celery learns this from remote control or events, neither of which SQS carries as
+is; and the GPU worker may not reach the database or Redis. Every worker can reach the
+payload bucket, so each keeps one small JSON object there, ``ops/workers/<hostname>.json``,
+rewritten every ``BEACON_SECONDS`` from a thread of its main process and deleted on a clean
+shutdown. A record not refreshed for a minute is a dead worker's, and ``status`` skips it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from graphnode.aws import aws_client
+from graphnode.settings import CommonSettings
+
+logger = logging.getLogger(__name__)
+
+WORKERS_PREFIX = "ops/workers/"
+BEACON_SECONDS = 15.0
+
+
+def worker_role(settings: CommonSettings, queues: list[str]) -> str:
+    """The Procfile name of the role that consumes ``queues``."""
+    roles = [role for queue, role in ((settings.request_queue, "worker-req"),
+                                      (settings.result_queue, "worker-res")) if queue in queues]
+    return "+".join(roles) or "worker"
+
+
+def running_tasks(now: float | None = None) -> list[dict[str, Any]]:
+    """The tasks this worker runs now (its main process's view)."""
+    from celery.worker import state as worker_state
+
+    now = now or time.time()
+    running = []
+    for request in list(worker_state.active_requests):
+        started = getattr(request, "time_start", None) or now
+        running.append({"taskId": request.id, "taskType": request.name,
+                        "runningSeconds": round(now - started, 1),
+                        "receiveCount": getattr(request, "receive_count", 1)})
+    return running
+
+
+class WorkerBeacon:
+    """Keeps this worker's record fresh; a daemon thread."""
+
+    def __init__(self, settings: CommonSettings, hostname: str, role: str, queues: list[str],
+                 interval: float = BEACON_SECONDS) -> None:
+        self.settings = settings
+        self.interval = interval
+        self.key = f"{WORKERS_PREFIX}{hostname}.json"
+        self.identity = {"hostname": hostname, "role": role, "queues": queues,
+                         "pid": os.getpid(), "startedAt": datetime.now(UTC).isoformat()}
+        self._stop = threading.Event()
+        self._s3: Any = None
+
+    def record(self) -> dict[str, Any]:
+        return {**self.identity, "seenAt": datetime.now(UTC).isoformat(),
+                "running": running_tasks()}
+
+    def beat(self) -> None:
+        if self._s3 is None:
+            self._s3 = aws_client("s3", self.settings)
+        self._s3.put_object(Bucket=self.settings.payload_bucket, Key=self.key,
+                            Body=json.dumps(self.record()).encode(),
+                            ContentType="application/json")
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="worker-beacon", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.beat()
+            except Exception as exc:  # S3 unreachable: status misses this worker meanwhile
+                logger.warning("worker record not written (%s)", exc)
+            if self._stop.wait(self.interval):
+                return
+
+    def stop(self) -> None:
+        """Stop beating and delete the record: a worker that left cleanly is not listed."""
+        self._stop.set()
+        try:
+            aws_client("s3", self.settings).delete_object(Bucket=self.settings.payload_bucket,
+                                                          Key=self.key)
+        except Exception as exc:
+            logger.warning("worker record %s not deleted (%s); it ages out", self.key, exc)
+
+
+def read_records(settings: CommonSettings) -> list[dict[str, Any]]:
+    s3 = aws_client("s3", settings)
+    records = []
+    listing = s3.list_objects_v2(Bucket=settings.payload_bucket, Prefix=WORKERS_PREFIX)
+    for item in listing.get("Contents", []):
+        try:
+            body = s3.get_object(Bucket=settings.payload_bucket, Key=item["Key"])["Body"].read()
+            records.append(json.loads(body))
+        except Exception as exc:  # deleted between list and get, or not JSON
+            logger.debug("worker record %s skipped: %s", item["Key"], exc)
+    return records

@@ -1,0 +1,130 @@
+"""Celery events over SQS: kombu's SQS transport, with what Flower and ``celery events`` need.
+
+Workers publish task events and worker heartbeats to Celery's event exchange; on SQS that
+exchange is an SNS topic fanning out to one SQS queue per dashboard, all declared in
+``topology.yaml`` (``events``) and created by ``graphnode provision`` or terraform. kombu 5.7
+can fan out over SNS (``supports_fanout``); four things stand in the way, each closed here:
+
+- Celery declares the event exchange as ``topic`` on SQS, which kombu routes in memory
+  (to nobody): the channel declares it as ``fanout``.
+- The receiver names its queue ``<prefix>.<uuid>``: with ``event_queue_prefix`` set to the
+  consumer's declared queue, the channel maps that name onto the declared queue.
+- A receiver consumes without acknowledgements, and kombu deletes such messages through its
+  asynchronous client, which needs the worker's event loop (``AttributeError ... on_close``
+  in Flower): the channel deletes them with the blocking client.
+- The queue is provisioned and subscribed already: the receiver neither subscribes it nor
+  deletes it when it stops.
+
+Remote control (``inspect``, ``control``, ``status``) needs a reply queue per caller and is
+not carried; ``SqsControl`` says so in one line and points at ``graphnode status``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.app.control import Control
+from kombu.transport.SQS import Channel as SqsChannel
+from kombu.transport.SQS import Transport as SqsTransport
+
+logger = logging.getLogger(__name__)
+
+#: Broadcasts that readers send (a receiver's wake-up, Flower turning events on) and that
+#: need no answer: the workers send events and heartbeats without being asked.
+WORKERS_DO_IT_ANYWAY = frozenset({"heartbeat", "enable_events"})
+
+#: Celery's default event exchange.
+EVENT_EXCHANGE = "celeryev"
+REMOTE_CONTROL_UNSUPPORTED = (
+    "remote control (inspect, control, status) does not run over SQS here; workers, their "
+    "running tasks and the queues: graphnode status; live task events: celery -A graphnode "
+    "events --dump, or Flower"
+)
+
+
+class _PredefinedQueues(dict[str, Any]):
+    """The declared queues, where ``<events queue>.<anything>`` (the receiver's name for its
+    queue) is the events queue itself, wherever kombu looks a queue up."""
+
+    def __init__(self, queues: dict[str, Any], events_queue: str | None) -> None:
+        super().__init__(queues)
+        self.events_queue = events_queue
+
+    def _key(self, name: Any) -> Any:
+        events = self.events_queue
+        if events and isinstance(name, str) and name.startswith(f"{events}."):
+            return events
+        return name
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(self._key(name))
+
+    def __getitem__(self, name: str) -> Any:
+        return super().__getitem__(self._key(name))
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(self._key(name), default)
+
+
+class Channel(SqsChannel):
+    @property
+    def events_queue(self) -> str | None:
+        return self.transport_options.get("graphnode_events_queue")
+
+    @property
+    def predefined_queues(self) -> dict[str, Any]:
+        return _PredefinedQueues(self.transport_options.get("predefined_queues", {}),
+                                 self.events_queue)
+
+    def exchange_declare(self, exchange: Any = None, type: str = "direct",
+                         *args: Any, **kwargs: Any) -> Any:
+        if exchange == EVENT_EXCHANGE and self.supports_fanout:
+            type = "fanout"
+        return super().exchange_declare(exchange, type, *args, **kwargs)
+
+    def canonical_queue_name(self, queue_name: str) -> str:
+        events = self.events_queue
+        if events and queue_name.startswith(f"{events}."):
+            return events
+        return super().canonical_queue_name(queue_name)
+
+    def _is_events_queue(self, queue: str) -> bool:
+        return bool(self.events_queue) and self.canonical_queue_name(queue) == self.events_queue
+
+    def _subscribe_queue_to_fanout_exchange_if_required(self, queue_name: str) -> None:
+        if not self._is_events_queue(queue_name):
+            super()._subscribe_queue_to_fanout_exchange_if_required(queue_name)
+
+    def _delete(self, queue: str, *args: Any, **kwargs: Any) -> None:
+        if not self._is_events_queue(queue):
+            super()._delete(queue, *args, **kwargs)
+
+    def _delete_message(self, queue_name: str, message: dict[str, Any]) -> None:
+        """Delete a message of a queue consumed without acks, with the blocking client."""
+        canonical = self.canonical_queue_name(queue_name)
+        self.sqs(queue=canonical).delete_message(
+            QueueUrl=self._new_queue(queue_name), ReceiptHandle=message["ReceiptHandle"])
+
+
+class Transport(SqsTransport):
+    Channel = Channel
+
+
+class SqsControl(Control):
+    """Remote control as far as SQS carries it: no worker listens, so a broadcast reaches
+    nobody. From the command line (``celery inspect ping``) that is one line pointing at
+    ``graphnode status``; elsewhere (Flower's periodic inspections, a receiver's wake-up
+    call; workers send events and heartbeats on their own) it is an empty answer."""
+
+    def broadcast(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        import click
+
+        if command in WORKERS_DO_IT_ANYWAY or click.get_current_context(silent=True) is None:
+            logger.debug("remote control %r not sent: not carried over SQS", command)
+            return [] if kwargs.get("reply") else None
+        from celery.bin.base import CeleryCommandException
+        from celery.platforms import EX_UNAVAILABLE
+
+        raise CeleryCommandException(message=REMOTE_CONTROL_UNSUPPORTED,
+                                     exit_code=EX_UNAVAILABLE)

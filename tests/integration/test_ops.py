@@ -1,0 +1,133 @@
+"""The operator's view of the running local stack: ``graphnode status``, ``/readyz``, the
+Prometheus metrics of the API and both workers, and the request id on every answer."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import requests
+
+from tests.integration.conftest import wait_for
+
+
+def graphnode(stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "graphnode.cli", *args], env=stack.env,
+                          capture_output=True, text=True, timeout=60, check=True)
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus sample, by name and (a subset of) its labels."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        if not match:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
+def test_status_shows_queues_workers_and_jobs(completed_job, stack):
+    report = json.loads(graphnode(stack, "status", "--json").stdout)
+    queues = {q["queue"]: q for q in report["queues"]}
+    assert set(queues) == {"it-graph-req", "it-graph-req-dlq", "it-graph-res",
+                           "it-graph-res-dlq"}
+    for depth in queues.values():
+        assert {"visible", "inFlight", "delayed", "oldestAgeSeconds"} <= set(depth), depth
+    roles = {w["role"] for w in report["workers"]}
+    assert roles == {"worker-req", "worker-res"}, report["workers"]
+    assert all(w["seenSecondsAgo"] < 60 for w in report["workers"])
+    generated = report["jobs"]["byType"]["GRAPH_GENERATION_REQUEST"]
+    assert generated.get("COMPLETED", 0) >= 1
+
+    text = graphnode(stack, "status").stdout
+    assert "it-graph-req-dlq" in text and "worker-res" in text and "COMPLETED" in text
+
+
+def test_api_metrics_count_requests_jobs_and_queues(completed_job, stack):
+    requests.get(f"{stack.api_url}/healthz", timeout=5)
+    text = requests.get(f"{stack.api_url}/metrics", timeout=10).text
+    assert sample(text, "graphnode_jobs_accepted_total",
+                  task_type="GRAPH_GENERATION_REQUEST") >= 1
+    assert sample(text, "graphnode_http_requests_total", route="/healthz", status="200") >= 1
+    assert sample(text, "graphnode_http_request_duration_seconds_count",
+                  route="/v1/graphs/generate") >= 1
+    assert sample(text, "graphnode_queue_up", queue="it-graph-res-dlq") == 1
+
+
+def test_worker_metrics_count_tasks_stages_and_heartbeats(completed_job, stack):
+    gpu = requests.get(stack.metrics_url("worker-req"), timeout=10).text
+    assert sample(gpu, "graphnode_tasks_total", task_type="GRAPH_GENERATION_REQUEST",
+                  outcome="success") >= 1
+    assert sample(gpu, "graphnode_pipeline_stage_duration_seconds_count",
+                  task_type="GRAPH_GENERATION_REQUEST") >= 3
+    assert sample(gpu, "graphnode_visibility_heartbeats_total") >= 1
+    results = requests.get(stack.metrics_url("worker-res"), timeout=10).text
+    assert sample(results, "graphnode_tasks_total", task_type="GRAPH_GENERATION_RESULT",
+                  outcome="success") >= 1
+    assert sample(results, "graphnode_queue_messages", queue="it-graph-req",
+                  state="visible") >= 0
+
+
+def test_request_id_is_echoed_or_made(stack):
+    given = requests.get(f"{stack.api_url}/healthz", headers={"X-Request-ID": "abc-123"},
+                         timeout=5)
+    assert given.headers["X-Request-ID"] == "abc-123"
+    made = requests.get(f"{stack.api_url}/healthz", timeout=5).headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", made)
+    lines = [json.loads(line) for line in stack.log_path("api").read_text().splitlines()
+             if line.startswith("{") and '"abc-123"' in line]
+    assert lines and lines[0]["status"] == 200 and lines[0]["path"] == "/healthz"
+
+
+def test_readyz_names_a_stopped_redis(stack):
+    ready = requests.get(f"{stack.api_url}/readyz", timeout=15)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"store": "ok", "redis": "ok", "queue": "ok", "bucket": "ok"}
+    redis_process = stack.processes["redis"]
+    redis_process.terminate()
+    redis_process.wait(10)
+    try:
+        down = requests.get(f"{stack.api_url}/readyz", timeout=15)
+        assert down.status_code == 503
+        assert down.json()["failing"] == ["redis"]
+        assert requests.get(f"{stack.api_url}/healthz", timeout=5).status_code == 200
+    finally:
+        stack.restart_redis()
+        wait_for(lambda: requests.get(f"{stack.api_url}/readyz", timeout=15).ok, 30,
+                 "readiness after Redis is back")
+
+
+def test_flower_lists_both_workers_and_a_jobs_tasks(completed_job, stack):
+    flower = stack.start_flower()
+    alice = completed_job["alice"]
+    from graphnode.samples import load_sample_export
+
+    task_id = alice.generate(load_sample_export()[:10])["taskId"]
+
+    def tasks_of_the_job():
+        tasks = requests.get(f"{flower}/api/tasks", timeout=10).json()
+        mine = {celery_id: t for celery_id, t in tasks.items() if celery_id.startswith(task_id)}
+        states = {(t["name"], t["state"]) for t in mine.values()}
+        done = {("GRAPH_GENERATION_REQUEST", "SUCCESS"), ("GRAPH_GENERATION_RESULT", "SUCCESS")}
+        return mine if done <= states else None
+
+    tasks = wait_for(tasks_of_the_job, 150, "Flower to see the job's request and result")
+    request = tasks[task_id]  # a request's Celery id is the job's taskId
+    assert request["worker"].startswith("req-") and request["runtime"] > 0
+    assert request["args"] == repr({"taskId": task_id})  # the job, never its payload
+    assert tasks[f"{task_id}-result"]["worker"].startswith("res-")
+    assert any(t["name"] == "GRAPH_GENERATION_PROGRESS" for t in tasks.values())
+    alive = requests.get(f"{flower}/api/workers", params={"status": "true"}, timeout=10).json()
+    assert sorted(name.split("-")[0] for name, up in alive.items() if up) == ["req", "res"]
+
+
+def test_remote_control_says_where_to_look_in_one_line(stack):
+    answer = subprocess.run([sys.executable, "-m", "celery", "-A", "graphnode", "inspect",
+                             "ping"], env=stack.env, capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 69
+    assert answer.stderr.strip().count("\n") == 0 and "graphnode status" in answer.stderr
