@@ -16,6 +16,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 
 from graphnode import metrics
+from graphnode.api.openapi import Operation, documented
+from graphnode.api.schemas import Readiness
 from graphnode.logs import log_context
 
 logger = logging.getLogger("graphnode.access")
@@ -29,6 +31,9 @@ READY_TIMEOUT_SECONDS = 2.0
 
 
 @blueprint.get("/readyz")
+@documented(Operation("Readiness: the store, Redis, the request queue and the bucket.",
+                      {200: ("Ready", Readiness), 503: ("A part is unavailable", Readiness)},
+                      secured=False, tags=("meta",)))
 def readyz() -> tuple[dict[str, Any], int]:
     from graphnode.api import services
 
@@ -54,6 +59,8 @@ def readyz() -> tuple[dict[str, Any], int]:
 
 
 @blueprint.get("/metrics")
+@documented(Operation("Prometheus metrics of this API process (text exposition format).",
+                      {200: ("Metrics", "text/plain")}, secured=False, tags=("meta",)))
 def prometheus_metrics() -> Response:
     from flask import current_app
 

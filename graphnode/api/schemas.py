@@ -131,6 +131,14 @@ class Health(_Body):
     status: str
 
 
+class Readiness(_Body):
+    """Each part a request needs: ``ok``, or why it failed."""
+
+    status: str
+    checks: dict[str, str]
+    failing: list[str] | None = None
+
+
 class ExportBundle(BaseModel):
     """An object bundling items (or one ChatGPT conversation with its ``mapping``)."""
 
