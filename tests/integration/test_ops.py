@@ -118,9 +118,9 @@ def test_flower_lists_both_workers_and_a_jobs_tasks(completed_job, stack):
 
     tasks = wait_for(tasks_of_the_job, 150, "Flower to see the job's request and result")
     request = tasks[task_id]  # a request's Celery id is the job's taskId
-    assert request["worker"].startswith("req-") and request["runtime"] > 0
+    assert request["worker"].startswith("worker-req-") and request["runtime"] > 0
     assert request["args"] == repr({"taskId": task_id})  # the job, never its payload
-    assert tasks[f"{task_id}-result"]["worker"].startswith("res-")
+    assert tasks[f"{task_id}-result"]["worker"].startswith("worker-res-")
     assert any(t["name"] == "GRAPH_GENERATION_PROGRESS" for t in tasks.values())
     alive = requests.get(f"{flower}/api/workers", params={"status": "true"}, timeout=10).json()
     assert sorted(name.split("-")[0] for name, up in alive.items() if up) == ["req", "res"]
