@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (sentence banks: one Korean sentence a line reads better than wrapped)
 """Generate the bundled Korean sample ChatGPT export, deterministically.
 
     python -m graphnode.samples.build_korean_sample
