@@ -285,3 +285,31 @@ def test_node_keywords_validates_its_arguments():
     assert node_keywords(["the of", "and"], embeddings=np.ones((2, 3)), embed=fake_embed) == [
         [], []
     ]
+
+
+def name_words(name: str) -> set[str]:
+    return {w.lower() for part in name.split(" / ") for w in part.split()}
+
+
+def test_no_cluster_name_is_made_of_stop_words_or_chat_filler():
+    filler = "Oh yeah really? Hello hi hey, thanks! I've got it, don't worry lol. ok ok di la"
+    topics = {
+        0: "sourdough starter flour oven crumb",
+        1: "striker goal league referee penalty",
+        2: "tomato compost seedling mulch greenhouse",
+    }
+    rng = np.random.default_rng(3)
+    texts, labels = [], []
+    for label, words in topics.items():
+        for _ in range(8):
+            picked = " ".join(rng.choice(words.split(), size=3))
+            texts.append(f"{filler} {filler} {picked}")  # filler outweighs the topic words
+            labels.append(label)
+    korean = ["안녕하세요! 혹시 질문 하나 해도 될까요? 정말 고마워요 ㅋㅋ 김치찌개 돼지고기 육수",
+              "네 감사합니다! 진짜 대박 ㅋㅋ 도움이 됐어요 된장찌개 두부 육수",
+              "안녕하세요 ㅎㅎ 궁금한 게 있어요. 정말 감사해요 김치찌개 양념 고추장"]
+    texts += korean
+    labels += [3] * len(korean)
+    names = {c: cluster_name(words) for c, words in cluster_keywords(texts, labels).items()}
+    for name in names.values():
+        assert name != FALLBACK_NAME and not name_words(name) & stop_words(), name

@@ -95,3 +95,15 @@ def test_korean_sample_with_the_bundled_minilm():
                            scripts=model.readable_scripts)
     found = [n["clusterId"] for n in graph["nodes"]]
     assert adjusted_mutual_info_score(truth, found) >= 0.9
+
+
+def test_korean_sample_cluster_names_are_topics_not_particles_or_small_talk():
+    from tasks.pipeline.keywords import stop_words
+
+    items, _ = korean_sample()
+    graph, _ = build_graph(items, what_minilm_makes_of_korean(len(items)), min_clusters=3,
+                           max_clusters=12, scripts=LATIN)
+    for meta in graph["metadata"]["clusters"].values():
+        words = {w.lower() for part in meta["name"].split(" / ") for w in part.split()}
+        assert words and not words & stop_words(), meta["name"]
+        assert not any(w.endswith(("에서", "으로", "는", "를")) for w in words), meta["name"]
