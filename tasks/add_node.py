@@ -32,6 +32,7 @@ def embeddings_in_node_order(graph: dict[str, Any], features: dict[str, Any]) ->
 def add_nodes(self: EnvelopeTask, envelope: Envelope, request: AddNodeRequest) -> None:
     from tasks.pipeline.add_node import ALREADY_IN_GRAPH
     from tasks.pipeline.add_node import add_nodes as add_to_graph
+    from tasks.pipeline.lexical import Lexicon, project
     from tasks.pipeline.parsing import item_text
     from tasks.pipeline.sources import parse_input
 
@@ -43,10 +44,15 @@ def add_nodes(self: EnvelopeTask, envelope: Envelope, request: AddNodeRequest) -
         items = parse_input(payloads.get_json(request.inputKey, request.inputSha256))
     self.progress("parsed", 0.1, f"{len(items)} items")
     existing = embeddings_in_node_order(graph, features)
-    new = embedder().encode(
-        [item_text(item) for item in items],
+    texts = [item_text(item) for item in items]
+    model = embedder()
+    dense = model.encode(
+        texts,
         progress=lambda done, total: self.progress("embedding", 0.1 + 0.6 * done / max(total, 1),
                                                    f"{done}/{total} texts embedded"))
+    # Into the stored graph's space: its node vectors are [dense, lexical] when it has a lexicon.
+    lexicon = Lexicon.from_json(features["lexicon"]) if features.get("lexicon") else None
+    new = project(texts, dense, model.readable_scripts, lexicon)
     self.progress("joining", 0.75)
     with bad_input_fails_the_job():
         graph, vectors, assignments = add_to_graph(

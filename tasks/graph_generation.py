@@ -74,6 +74,7 @@ def generate_graph(self: EnvelopeTask, envelope: Envelope, request: GraphGenerat
             threshold=settings.edge_similarity_threshold,
             progress=lambda stage, fraction: report(stage, 0.6 + 0.3 * fraction),
             embed=model.encode if settings.node_keyword_mmr else None,
+            scripts=model.readable_scripts,
         )
     generator = text_generator()
     if generator is not None:

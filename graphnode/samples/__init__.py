@@ -25,6 +25,8 @@ from typing import Any
 
 EXPORT_FILE = "chatgpt_export.json"
 LABELS_FILE = "chatgpt_export_labels.json"
+KOREAN_EXPORT_FILE = "korean_export.json"
+KOREAN_LABELS_FILE = "korean_export_labels.json"
 
 #: The topics of the sample, in a fixed order (values of ``sample_topic_labels()``).
 TOPICS = (
@@ -49,8 +51,37 @@ def sample_topic_labels() -> dict[str, str]:
     return json.loads(text)
 
 
+#: The planted topics of the Korean sample (values of ``korean_topic_labels()``).
+KOREAN_TOPICS = (
+    "cooking",
+    "investing",
+    "programming",
+    "travel",
+    "running",
+    "job-hunting",
+    "houseplants",
+    "housing",
+)
+
+
+def load_korean_export() -> list[dict[str, Any]]:
+    """The bundled Korean sample export: 80 conversations, ten on each of ``KOREAN_TOPICS``,
+    with particles, loanwords, a code block and small talk (``build_korean_sample``)."""
+    text = resources.files(__name__).joinpath(KOREAN_EXPORT_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def korean_topic_labels() -> dict[str, str]:
+    """Conversation id -> planted topic of the Korean sample, for evaluation."""
+    text = resources.files(__name__).joinpath(KOREAN_LABELS_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
 __all__ = [
+    "KOREAN_TOPICS",
     "TOPICS",
+    "korean_topic_labels",
+    "load_korean_export",
     "load_sample_export",
     "sample_topic_labels",
 ]

@@ -44,6 +44,12 @@ from tasks.pipeline.parsing import SourceItem, item_text
 from tasks.pipeline.vectors import l2_normalize, mean_direction
 
 ALREADY_IN_GRAPH = "already in the graph"
+#: Share of a cluster's own members less similar to its centroid than its join threshold.
+JOIN_QUANTILE = 0.1
+#: Fewest unplaced new items that may open a cluster of their own.
+MIN_NEW_CLUSTER_SIZE = 3
+#: Confidence of an item placed in its nearest cluster for want of a group of its own.
+FORCED_JOIN_CONFIDENCE = 0.25
 #: Cosine above which a re-added item's embedding counts as the stored one (GPU and CPU runs
 #: of the same model differ in the 4th decimal, a changed conversation by far more).
 SAME_EMBEDDING = 0.99
@@ -101,6 +107,25 @@ def new_cluster_reason(
     others = size - 1
     company = f" with {others} other new item{'s' if others > 1 else ''}" if others else ""
     return f"{why}; new cluster '{name}'{company}"
+
+
+def cluster_join_thresholds(
+    unit: np.ndarray, clusters: Sequence[str], populated: Sequence[str], ceiling: float
+) -> np.ndarray:
+    """Per cluster in ``populated``: the similarity to its centroid that all but
+    ``JOIN_QUANTILE`` of its own members reach, at most ``ceiling``.
+
+    A fixed threshold is too strict for a spread-out cluster (a quarter of its own members
+    would not join it) and too loose for a tight one; each cluster's spread says what fits.
+    """
+    centroids = centroids_of_clusters(unit, list(clusters), list(populated))
+    label = {c: i for i, c in enumerate(populated)}
+    rows = np.array([label[c] for c in clusters])
+    own = np.einsum("ij,ij->i", unit, centroids[rows])
+    return np.array([
+        min(ceiling, float(np.quantile(own[rows == i], JOIN_QUANTILE)))
+        for i in range(len(populated))
+    ])
 
 
 def similarity_groups(unit: np.ndarray, threshold: float) -> list[list[int]]:
@@ -294,10 +319,28 @@ def add_nodes(
     else:
         best_at = np.zeros(len(fresh), dtype=np.int64)
         best_sim = np.full(len(fresh), -np.inf)
-    joins = best_sim >= join_threshold
+    thresholds = (
+        cluster_join_thresholds(unit_old, old_cluster, populated, join_threshold)
+        if populated else np.zeros(0)
+    )
+    item_threshold = thresholds[best_at] if populated else np.full(len(fresh), join_threshold)
+    joins = best_sim >= item_threshold
     pending = np.flatnonzero(~joins)
-    groups = [[int(pending[g]) for g in group]
-              for group in similarity_groups(x[pending], join_threshold)]
+    # New clusters only from coherent groups of several unplaced items; the rest are placed in
+    # their nearest cluster anyway, with a low confidence (no one-item clusters).
+    group_threshold = float(np.median(thresholds)) if populated else join_threshold
+    groups, strays = [], []
+    for group in similarity_groups(x[pending], group_threshold):
+        rows = [int(pending[g]) for g in group]
+        coherent = len(rows) >= MIN_NEW_CLUSTER_SIZE and float(
+            np.mean(x[rows] @ mean_direction(x, rows))) >= group_threshold
+        if coherent or not populated:
+            groups.append(rows)
+        else:
+            strays.extend(rows)
+    forced = np.zeros(len(fresh), dtype=bool)
+    forced[strays] = True
+    joins = joins | forced
     new_ids = next_cluster_ids(existing, len(groups))
     cluster_of = [populated[int(best_at[f])] if joins[f] else "" for f in range(len(fresh))]
     for cid, group in zip(new_ids, groups, strict=True):
@@ -331,14 +374,21 @@ def add_nodes(
     for f, j in enumerate(fresh):
         item, cid = new_items[j], cluster_of[f]
         sim = float(best_sim[f]) if populated else None
-        if joins[f]:
-            confidence = join_confidence(float(best_sim[f]), join_threshold)
+        if forced[f]:
+            confidence = FORCED_JOIN_CONFIDENCE
+            reason = (f"similarity {best_sim[f]:.2f} to centroid of '{name_of[cid]}' is below "
+                      f"its threshold {item_threshold[f]:.2f}, but no group of "
+                      f"{MIN_NEW_CLUSTER_SIZE} similar new items formed a cluster: nearest "
+                      "cluster, low confidence")
+        elif joins[f]:
+            confidence = join_confidence(float(best_sim[f]), float(item_threshold[f]))
             reason = (f"similarity {best_sim[f]:.2f} to centroid of '{name_of[cid]}' "
-                      f"(threshold {join_threshold:.2f})")
+                      f"(its threshold {item_threshold[f]:.2f})")
         else:
-            confidence = new_cluster_confidence(sim, join_threshold)
+            confidence = new_cluster_confidence(sim, float(item_threshold[f]))
             reason = new_cluster_reason(
-                sim, best_name[f], join_threshold, name_of[cid], clusters_meta[cid]["size"]
+                sim, best_name[f], float(item_threshold[f]), name_of[cid],
+                clusters_meta[cid]["size"],
             )
         nodes.append({
             "id": item.id, "origId": item.id, "clusterId": cid, "clusterName": name_of[cid],

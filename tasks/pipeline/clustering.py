@@ -10,7 +10,12 @@ News it returns 2 clusters and 86% noise). So ``ClusterModel``:
    to their nearest centroid and lets centroids settle;
 4. derives one partition per cluster count in ``[min_clusters, max_clusters]`` by merging
    centroids (average-linkage, cosine) or splitting the most spread cluster (2-means), and keeps
-   the one with the best cosine silhouette; HDBSCAN's own count wins near-ties.
+   the one whose cosine silhouette most exceeds what the same count reaches on structureless
+   data of the same spread (``null_silhouettes``); HDBSCAN's own count wins near-ties.
+
+Plain best silhouette collapses to the minimum count on diffuse data (chat histories): there
+silhouette falls with k whether or not the data has more topics, because it falls with k on
+noise too. Measured against that noise baseline, a count wins by the structure it finds.
 
 Everything here is numpy / scikit-learn / scipy except HDBSCAN, imported where used.
 """
@@ -29,6 +34,14 @@ NOISE_CONFIDENCE_FACTOR = 0.5
 PREFER_DENSITY_MARGIN = 0.005
 #: Points used for the silhouette (it is quadratic in n).
 SILHOUETTE_SAMPLE = 2000
+#: Rows sampled to estimate the spread, points drawn, and principal components of the
+#: structureless reference in ``null_silhouettes``.
+NULL_SAMPLE = 1000
+NULL_POINTS = 600
+NULL_COMPONENTS = 384
+#: Counts whose excess silhouette is within this share of the best count's tie with it; the
+#: smallest of them wins (finer partitions of real clusters score nearly as well).
+EXCESS_TOLERANCE = 0.05
 REFINE_ITERATIONS = 20
 
 
@@ -156,6 +169,31 @@ def silhouette(x: np.ndarray, labels: np.ndarray, random_state: int) -> float:
     )
 
 
+def null_silhouettes(x: np.ndarray, ks: list[int], random_state: int) -> dict[int, float]:
+    """Silhouette that spherical k-means reaches at each k on a Gaussian cloud with ``x``'s
+    mean and principal variances (no clusters at all), projected onto the sphere."""
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(random_state)
+    sample = x[rng.choice(len(x), min(len(x), NULL_SAMPLE), replace=False)]
+    centre = sample.mean(axis=0)
+    _, spread_, axes = np.linalg.svd(sample - centre, full_matrices=False)
+    dims = min(NULL_COMPONENTS, len(spread_))
+    scale = spread_[:dims] / np.sqrt(max(1, len(sample) - 1))
+    # In an orthonormal basis of span(axes, centre): the same cosines, a fraction of the width.
+    basis, _ = np.linalg.qr(np.vstack([axes[:dims], centre[None, :]]).T)
+    noise = centre @ basis + (rng.normal(size=(NULL_POINTS, dims)) * scale) @ (axes[:dims] @ basis)
+    noise = l2_normalize(noise)
+    out = {}
+    for k in ks:
+        if k < 2 or k >= len(noise):
+            out[k] = 0.0
+            continue
+        start = KMeans(n_clusters=k, n_init=1, random_state=random_state).fit_predict(noise)
+        out[k] = silhouette(noise, spherical_kmeans(noise, start, k), random_state)
+    return out
+
+
 class ClusterModel:
     """Cluster unit embeddings into between ``min_clusters`` and ``max_clusters`` topics.
 
@@ -272,13 +310,22 @@ class ClusterModel:
         return out
 
     def _select(self, x: np.ndarray, candidates: dict[int, np.ndarray], k0: int) -> int:
-        """The cluster count with the best silhouette; HDBSCAN's count wins near-ties."""
+        """The smallest cluster count whose silhouette excess over the structureless baseline
+        is within ``EXCESS_TOLERANCE`` of the best; HDBSCAN's count gets a small bonus."""
         if len(candidates) == 1:
             return next(iter(candidates))
-        scores = {k: silhouette(x, lab, self.random_state) for k, lab in candidates.items()}
+        baseline = null_silhouettes(x, sorted(candidates), self.random_state)
+        scores = {
+            k: silhouette(x, lab, self.random_state) - baseline[k]
+            for k, lab in candidates.items()
+        }
         if k0 in scores:
             scores[k0] += PREFER_DENSITY_MARGIN
-        return max(sorted(scores), key=lambda k: scores[k])
+        best = max(scores.values())
+        if best <= 0:  # no count finds more structure than noise has: the fewest allowed
+            return min(scores)
+        floor = best - max(PREFER_DENSITY_MARGIN, EXCESS_TOLERANCE * abs(best))
+        return min(k for k, score in scores.items() if score >= floor)
 
     def fit_predict(self, embeddings: np.ndarray) -> np.ndarray:
         """``fit`` and return ``labels_``."""

@@ -119,6 +119,14 @@ class Embedder:
         _ = self.model
         return self
 
+    @functools.cached_property
+    def readable_scripts(self) -> frozenset[str]:
+        """Scripts the model's vocabulary has words in (``lexical.vocabulary_scripts``): LATIN
+        for the bundled MiniLM, most scripts for a multilingual model."""
+        from tasks.pipeline.lexical import vocabulary_scripts
+
+        return vocabulary_scripts(self.model.tokenizer.get_vocab())
+
     @property
     def dimension(self) -> int:
         """Length of the embedding vectors."""

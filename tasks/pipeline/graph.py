@@ -20,6 +20,7 @@ from tasks.pipeline.clustering import ClusterModel
 from tasks.pipeline.edges import knn_edges
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
+from tasks.pipeline.lexical import item_vectors
 from tasks.pipeline.parsing import SourceItem, item_text
 from tasks.pipeline.phrases import words_phrase
 from tasks.pipeline.vectors import l2_normalize, mean_direction
@@ -139,8 +140,13 @@ def build_graph(
     threshold: float = 0.5,
     progress: Progress | None = None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    scripts: frozenset[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Build ``(graph, features)`` for ``items`` with their ``embeddings`` (one row per item).
+
+    ``scripts`` are the scripts the embedding model reads (``Embedder.readable_scripts``);
+    texts in other scripts (Korean, for the bundled MiniLM) are placed by their words as well
+    (``lexical.item_vectors``). ``None`` takes the embeddings as they are.
 
     With ``embed`` (the embedding model's encode), node keywords are chosen by maximal
     marginal relevance against each node's embedding; without it, by TF-IDF alone.
@@ -155,7 +161,7 @@ def build_graph(
         raise InputError(
             f"build_graph: embeddings of shape {vectors.shape} do not match {len(items)} items"
         )
-    unit = l2_normalize(vectors).astype(np.float32)
+    dense = l2_normalize(vectors).astype(np.float32)
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
         dupes = sorted(i for i, c in Counter(ids).items() if c > 1)[:3]
@@ -165,6 +171,8 @@ def build_graph(
         if progress is not None:
             progress(stage, fraction)
 
+    texts = [item_text(item) for item in items]
+    unit, lexicon = item_vectors(texts, dense, scripts)
     model = ClusterModel(min_clusters=min_clusters, max_clusters=max_clusters).fit(unit)
     labels = model.labels_
     report("clustering", 0.25)
@@ -172,9 +180,9 @@ def build_graph(
     index_edges = knn_edges(unit, labels, k=k, threshold=threshold)
     report("edges", 0.5)
 
-    texts = [item_text(item) for item in items]
     per_cluster = cluster_keywords(texts, labels, top_n=CLUSTER_KEYWORDS)
-    per_node = node_keywords(texts, top_n=NODE_KEYWORDS, embeddings=unit if embed else None,
+    # MMR compares terms with documents in the embedding model's own space.
+    per_node = node_keywords(texts, top_n=NODE_KEYWORDS, embeddings=dense if embed else None,
                              embed=embed)
     names = {c: cluster_name(words) for c, words in per_cluster.items()}
     report("keywords", 0.75)
@@ -243,7 +251,8 @@ def build_graph(
         },
     }
     features = {
-        "dimension": int(vectors.shape[1]),
+        "dimension": int(unit.shape[1]),
+        "embeddingDimension": int(vectors.shape[1]),
         "nodes": [
             {"id": item.id, "embedding": row}
             for item, row in zip(items, np.round(unit.astype(np.float64), 6).tolist(), strict=True)
@@ -264,4 +273,7 @@ def build_graph(
             "edges": {"method": "faiss-knn", "k": k, "threshold": threshold},
         },
     }
+    if lexicon is not None:
+        # Node vectors are [dense, lexical]; add-node projects new items with this lexicon.
+        features["lexicon"] = lexicon.to_json()
     return graph, features

@@ -6,9 +6,9 @@ text: ``W(t, c) = tf(t, c) / |c| * log(1 + A / f(t))`` with ``A`` the average wo
 cluster and ``f(t)`` the frequency of ``t`` across all clusters. We multiply it by the term's
 log-lift in the cluster (``specificity``), which drops words frequent everywhere.
 
-Text is English or Korean (or both): ``tokenize`` removes both languages' stop words and strips
-Korean particles (서울에서 -> 서울) with a small rule set rather than a morphological analyser,
-so it needs no extra package; a word's particle-free form is what gets counted.
+Text is English or Korean (or both): ``tokenize`` removes both languages' stop words and chat
+filler, and reads Korean through kiwipiepy's morphological analysis (``korean``): a noun's
+particle-free form (서울에서 -> 서울) is what gets counted.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from tasks.pipeline.korean import KOREAN_STOP_WORDS, content_morphemes, has_hangul
 from tasks.pipeline.vectors import l2_normalize
 
 #: Tokens of two or more word characters with at least one letter (drops "2004", "10").
@@ -30,168 +31,88 @@ MMR_LAMBDA = 0.7
 MMR_CANDIDATES = 20
 FALLBACK_NAME = "Miscellaneous"
 
-# Korean function words, curated: conjunctions and discourse adverbs, pronouns and
-# determiners, bound nouns (수, 것, 등, 때), light verbs and the copula in their common forms,
-# and particles as they appear when written apart. Content words never belong here; a word
-# with a particle attached (그것은) is reduced by ``korean_stem`` before this lookup.
-KOREAN_STOP_WORDS = frozenset(
+# English chat filler and words of no topic: greetings, thanks, discourse markers, hedges and
+# generic verbs ("Oh / Yeah / Really" and "Hello / Hi / Hey" were names of chat clusters).
+CHAT_FILLER = frozenset(
     """
-    그리고 그러나 하지만 그래서 그런데 그러면 그러므로 따라서 그래도 그렇지만 그러니까 또한 또는
-    및 혹은 즉 게다가 더욱이 다만 물론 만약 만일 비록 아니면 왜냐하면 결국 특히 바로 다시
-    아주 매우 너무 정말 진짜 가장 더 덜 잘 좀 조금 많이 항상 자주 이미 아직 지금 이제 먼저
-    함께 같이 모두 모든 각 각각 여러 어떤 무슨 어느 이런 그런 저런 이렇게 그렇게 저렇게 어떻게
-    왜 언제 어디 누구 무엇 뭐 이것 저것 그것 이거 저거 그거 여기 거기 저기 이 그 저 나 너 저희
-    우리 당신 그들 자신 수 것 거 등 때 중 점 데 바 뿐 때문 경우 정도 대해 대한 통해 위해 관련
-    관한 있다 없다 하다 되다 이다 아니다 같다 않다 있는 없는 하는 되는 같은 있고 하고 되고
-    있을 할 될 한 해서 하여 하면 되면 있으면 그렇다 또 안 못 네 예 아니요 음 그냥 요
-    은 는 이 가 을 를 의 에 에서 으로 로 에게 한테 께 와 과 도 만 부터 까지 보다 처럼 이나 나
-    랑 이랑
+    oh ok okay yeah yes yep yup nope nah hi hello hey hiya thanks thank thx ty please pls sure
+    really lol lmao haha hahaha hehe hmm hm um uh wow cool great nice awesome good bad fine
+    like just maybe actually basically literally pretty gonna wanna gotta kinda sorta stuff
+    thing things lot lots bit right well know think want need help let got get make use using
+    used does did doing done said say says tell told ask asked question questions answer sorry
+    guess mean feel try trying way going alright dear bye goodbye morning tonight today
+    tomorrow yesterday welcome glad happy love cheers awesome exactly definitely absolutely
+    totally course sounds sound hope idea ideas example examples also probably anyway
+    """.split()
+)
+# What a word tokenizer makes of contractions ("I've" -> "ve", "don't" -> "don").
+CONTRACTION_PIECES = frozenset(
+    """
+    ve ll re don doesn didn isn wasn aren weren won wouldn couldn shouldn haven hasn hadn ain
+    mustn needn shan im ive youre youve youll theyre weve dont doesnt didnt cant wont isnt
+    wasnt arent thats theres whats lets hes shes
+    """.split()
+)
+# Function words of the Latin-script languages users mix in (Spanish, French, Italian,
+# Portuguese, German), short and frequent enough to top a small cluster ("di", "la").
+FOREIGN_STOP_WORDS = frozenset(
+    """
+    di da del della delle dei degli il lo la le li gli un una uno per con non che nel nella
+    al alla ai su sono come ma el los las de en por para que es se mi tu te ti su lo una esta
+    este esto pero mas como muy et les des du au aux une est pas qui sur avec mais ou ce cette
+    ces je il nous vous ils elle und der die das den dem des ein eine einer ist nicht mit zu
+    auf ich sie wir ihr es im dass auch oder aber wie noch nur vom zum zur em os ao na no
     """.split()
 )
 
-# Particles, the copula and the light verbs 하다/되다/시키다 in common forms, stripped from the
-# end of a word so that 서울은/서울에서/서울로 all count as 서울 and 공부했다 as 공부. Longest
-# first, at most ``_STRIP_ROUNDS`` times (제주도에서 -> 제주도 -> 제주, as 제주도 alone gives);
-# a suffix is stripped only if two characters remain (one for 을/를/은/는, so 빵을 -> 빵) and
-# only after the kind of syllable it follows in Korean (see ``_fits``). That keeps 사과, 마을
-# and 전문가 whole, at the cost of consistent over-strips such as 고양이 -> 고양.
-KOREAN_SUFFIXES = tuple(
-    sorted(
-        set(
-            """
-            에서는 으로는 에게는 에서도 으로도 에게서 까지는 부터는 이라는 이라고 에서 에게 으로
-            한테 께서 부터 까지 보다 처럼 만큼 조차 마저 이나 이랑 라는 라고 에는 에도 와는 과는
-            은 는 을 를 이 가 의 에 로 와 과 도 만 입니다 이에요 이었다 이다 이고 예요 였다
-            했습니다 합니다 하다 하는 하고 하기 하면 하여 해서 해요 했다 했고 한다 되었다 됩니다
-            되다 되는 되고 되면 된다 됐다 되어 돼요 시키는 시키고 시키다 시켰다 시킨다
-            """.split()
-        ),
-        key=lambda s: (-len(s), s),
-    )
-)
-_STRIP_ROUNDS = 2
-_SHORT_STEM_SUFFIXES = frozenset({"을", "를", "은", "는"})
-# Allomorphs: 이/을/은/과/으로 follow a final consonant, 가/를/는/와/로 a vowel (로 also ㄹ).
-_AFTER_CONSONANT = frozenset(
-    """
-    이 을 은 과 으로 으로는 으로도 이다 입니다 이에요 이었다 이고 이나 이랑 이라는
-    이라고 과는
-    """.split()
-)
-_AFTER_VOWEL = frozenset("가 를 는 와 와는 예요 였다 라는 라고".split())
-# Final consonants (받침) by index in a Hangul syllable: 0 none, 4 ㄴ, 8 ㄹ, 16 ㅁ, 20 ㅆ, 21 ㅇ.
-_NO_FINAL, _RIEUL, _SSANG_SIOT = 0, 8, 20
-# 고 after these finals is the connective ending of a verb (읽고, 걷고, 만들고); after a vowel,
-# ㄴ, ㅁ or ㅇ it is as often a noun (최고, 원고, 참고, 광고) and stays.
-_NOUN_GO_FINALS = frozenset({_NO_FINAL, 4, 16, 21})
-#: Words whose last syllable only looks like a particle (민주주의 '-ism').
-KOREAN_KEEP_ENDINGS = ("주의",)
-#: Endings of inflected verbs and adjectives (먹었습니다, 좋아요): predicates, not keywords.
-KOREAN_PREDICATE_ENDINGS = (
-    "습니다", "니다", "어요", "아요", "세요", "까요", "나요", "었다", "았다", "겠다", "는다",
-    "니까", "지만", "는데", "어서", "아서", "으면", "려고", "면서", "었고", "았고", "있는",
-    "없는", "있다", "없다", "있고", "없고",
-)
-
-_WORD = re.compile(r"(?u)\b(?=\w*[^\W\d_])\w+\b")
-_HANGUL_SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
+_WORD = re.compile(r"(?u)\b(?=\w*[^\W\d_])\w+(?:['’]\w+)*\b")
+_POSSESSIVE = re.compile(r"['’]s$")
 _JAMO = re.compile(r"[\u1100-\u11ff\u3130-\u318f]")
 
 
 @functools.lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
-    """English (scikit-learn's list) and Korean stop words, lower case."""
+    """English (scikit-learn's list), Korean, chat filler, contraction pieces and common
+    function words of other Latin-script languages, lower case."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return frozenset(ENGLISH_STOP_WORDS) | KOREAN_STOP_WORDS
+    return (
+        frozenset(ENGLISH_STOP_WORDS) | KOREAN_STOP_WORDS | CHAT_FILLER | CONTRACTION_PIECES
+        | FOREIGN_STOP_WORDS
+    )
 
 
-def _final(syllable: str) -> int | None:
-    """Index of a Hangul syllable's final consonant (0 for none); ``None`` if not Hangul."""
-    if not _HANGUL_SYLLABLE.fullmatch(syllable):
-        return None
-    return (ord(syllable) - 0xAC00) % 28
-
-
-def _fits(stem: str, suffix: str) -> bool:
-    """Whether ``suffix`` can follow ``stem``'s last syllable (받침 or not) in Korean."""
-    final = _final(stem[-1:])
-    if final is None:
-        return True  # a Latin stem (GPU가) or an empty one
-    if suffix in _AFTER_CONSONANT:
-        return final != _NO_FINAL
-    if suffix == "로":
-        return final in (_NO_FINAL, _RIEUL)
-    if suffix in _AFTER_VOWEL:
-        return final == _NO_FINAL
-    return True
-
-
-def _strip_once(word: str) -> str:
-    """``word`` less its longest strippable suffix (see ``KOREAN_SUFFIXES``), or unchanged."""
-    if word.endswith(KOREAN_KEEP_ENDINGS):
-        return word
-    for suffix in KOREAN_SUFFIXES:
-        if not word.endswith(suffix):
+def _latin_words(text: str, stop: frozenset[str]) -> list[str]:
+    """Words of 2+ letters outside ``stop``; a contraction is dropped whole ("don't"), a
+    possessive loses its 's ("python's" -> "python"), bare jamo (ㅋㅋ) is laughter."""
+    out: list[str] = []
+    for token in _WORD.findall(text.lower()):
+        if "'" in token or "’" in token:
+            token = _POSSESSIVE.sub("", token)
+            if "'" in token or "’" in token:
+                continue
+        if len(token) < 2 or token in stop or _JAMO.search(token):
             continue
-        stem = word[: -len(suffix)]
-        long_enough = len(stem) >= (1 if suffix in _SHORT_STEM_SUFFIXES else 2)
-        if (long_enough or stem in KOREAN_STOP_WORDS) and _fits(stem, suffix):
-            return stem
-    return word
-
-
-def _is_predicate(word: str) -> bool:
-    """An inflected verb or adjective: a known ending, a past tense in ㅆ다 (샀다), or a
-    connective 고 after a consonant that nouns rarely end in (읽고)."""
-    if word.endswith(KOREAN_PREDICATE_ENDINGS):
-        return True
-    if len(word) < 2:
-        return False
-    final = _final(word[-2])
-    if word[-1] == "다":
-        return final == _SSANG_SIOT
-    return word[-1] == "고" and final is not None and final not in _NOUN_GO_FINALS
-
-
-def korean_stem(word: str) -> str | None:
-    """``word`` without trailing particles or light verbs; ``None`` for an inflected predicate.
-
-    A heuristic, not a morphological analysis: it makes the common inflections of a noun one
-    term, which is what TF-IDF counts need.
-    """
-    for _ in range(_STRIP_ROUNDS):
-        stem = _strip_once(word)
-        if stem == word:
-            break
-        word = stem
-    if not word or _is_predicate(word):
-        return None
-    return word
+        out.append(token)
+    return out
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased words without stop words: Latin words of 2+ characters, Hangul words of 1+.
+    """Lower-cased content words without stop words or chat filler.
 
-    One-syllable Korean nouns (책, 빵) carry meaning, unlike one-letter Latin tokens. Tokens of
-    bare jamo (ㅋㅋ, ㅠㅠ) are laughter and crying, not words.
+    A text with Hangul goes through kiwipiepy (``korean.content_morphemes``): nouns and roots
+    without their particles (서울에서 -> 서울), and the Latin words inside it; other texts are
+    split into words of two or more letters.
     """
     stop = stop_words()
+    if not has_hangul(text):
+        return _latin_words(text, stop)
     out: list[str] = []
-    for token in _WORD.findall(text.lower()):
-        if token.isascii():  # the common case, kept cheap
-            if len(token) > 1 and token not in stop:
-                out.append(token)
-            continue
-        if _HANGUL_SYLLABLE.search(token):
-            stemmed = korean_stem(token)
-            if stemmed is None:
-                continue
-            token = stemmed
-        elif len(token) < 2 or _JAMO.search(token):
-            continue
-        if token not in stop:
-            out.append(token)
+    for form in content_morphemes(text):
+        if form.isascii():
+            out.extend(_latin_words(form, stop))
+        elif form not in stop and not _JAMO.search(form):
+            out.append(form)
     return out
 
 

