@@ -188,7 +188,7 @@ def _abort_incomplete_uploads_rule(topology: Topology) -> dict[str, Any]:
     return {
         "ID": "abort-incomplete-multipart-uploads",
         "Status": "Enabled",
-        "Filter": {},
+        "Filter": {"Prefix": ""},  # the whole bucket, as terraform's empty filter sends it
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": topology.expiration_days},
     }
 
