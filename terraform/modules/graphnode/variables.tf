@@ -5,7 +5,7 @@ variable "topology_file" {
 }
 
 variable "name_prefix" {
-  description = "Prepended to the payload bucket's name from topology.yaml (bucket names are global), and to the IAM policy names, e.g. \"acme-prod-\"."
+  description = "Prepended to the payload bucket's name from topology.yaml (bucket names are global), and to the IAM policy, role and SNS topic names, e.g. \"acme-prod-\"."
   type        = string
   default     = ""
 
