@@ -126,20 +126,9 @@ resource "aws_iam_policy" "operator" {
   policy      = data.aws_iam_policy_document.operator.json
 }
 
-output "events_topic_arn" {
-  description = "The SNS topic of Celery's events (GRAPHNODE_EVENTS_TOPIC is its name)."
-  value       = aws_sns_topic.events.arn
-}
+resource "aws_iam_role_policy_attachment" "worker_observability" {
+  for_each = { for name, role in local.roles : name => role if name != "api" }
 
-output "event_queue_urls" {
-  description = "URL of each events reader's queue, by its name in topology.yaml (GRAPHNODE_EVENTS_QUEUE)."
-  value       = { for name, queue in aws_sqs_queue.events : name => queue.url }
-}
-
-output "observability_policy_arns" {
-  description = "Attach worker to both worker roles, operator to Flower's and operators' roles."
-  value = {
-    worker   = aws_iam_policy.worker_observability.arn
-    operator = aws_iam_policy.operator.arn
-  }
+  role       = aws_iam_role.workload[each.key].name
+  policy_arn = aws_iam_policy.worker_observability.arn
 }

@@ -53,9 +53,55 @@ output "alarm_arns" {
   value = merge(
     { request_backlog_high = aws_cloudwatch_metric_alarm.request_backlog_high.arn },
     { for name, alarm in aws_cloudwatch_metric_alarm.dlq_not_empty : "${local.queues[name].dlq.name}_not_empty" => alarm.arn },
+    { for name, alarm in aws_cloudwatch_metric_alarm.oldest_message_age : "${name}_oldest_message_age" => alarm.arn },
     local.autoscaling_enabled ? {
       request_unserved = aws_cloudwatch_metric_alarm.request_unserved[0].arn
       request_idle     = aws_cloudwatch_metric_alarm.request_idle[0].arn
     } : {},
   )
+}
+
+output "sns_topic_arn" {
+  description = "The SNS topic every alarm notifies (created here, or var.sns_topic_arn)."
+  value       = var.create_sns_topic ? aws_sns_topic.alarms[0].arn : var.sns_topic_arn
+}
+
+output "role_arns" {
+  description = "IAM role of each workload (api, gpu-worker, result-worker): the eks.amazonaws.com/role-arn annotation of its Kubernetes service account, or its ECS task role. Empty when create_roles is false."
+  value       = { for name, role in aws_iam_role.workload : name => role.arn }
+}
+
+output "keda_operator_role_arn" {
+  description = "IAM role of the KEDA operator's service account (reads the request queue's depth); null without IRSA."
+  value       = one(aws_iam_role.keda[*].arn)
+}
+
+output "environment" {
+  description = "GRAPHNODE_* settings every role needs to find these resources."
+  value = {
+    GRAPHNODE_AWS_REGION        = data.aws_region.current.name
+    GRAPHNODE_REQUEST_QUEUE     = aws_sqs_queue.this[local.request_queue].name
+    GRAPHNODE_RESULT_QUEUE      = aws_sqs_queue.this[local.result_queue].name
+    GRAPHNODE_REQUEST_QUEUE_URL = aws_sqs_queue.this[local.request_queue].url
+    GRAPHNODE_RESULT_QUEUE_URL  = aws_sqs_queue.this[local.result_queue].url
+    GRAPHNODE_PAYLOAD_BUCKET    = aws_s3_bucket.payloads.id
+  }
+}
+
+output "events_topic_arn" {
+  description = "The SNS topic of Celery's events (GRAPHNODE_EVENTS_TOPIC is its name)."
+  value       = aws_sns_topic.events.arn
+}
+
+output "event_queue_urls" {
+  description = "URL of each events reader's queue, by its name in topology.yaml (GRAPHNODE_EVENTS_QUEUE)."
+  value       = { for name, queue in aws_sqs_queue.events : name => queue.url }
+}
+
+output "observability_policy_arns" {
+  description = "Attach worker to both worker roles, operator to Flower's and operators' roles."
+  value = {
+    worker   = aws_iam_policy.worker_observability.arn
+    operator = aws_iam_policy.operator.arn
+  }
 }

@@ -8,11 +8,3 @@ terraform {
     }
   }
 }
-
-provider "aws" {
-  region = var.region
-
-  default_tags {
-    tags = var.tags
-  }
-}

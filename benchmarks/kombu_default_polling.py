@@ -1,0 +1,13 @@
+"""GraphNode's Celery app with kombu's default SQS polling (long poll 10 s, 1 s between
+polls) instead of ours (20 s, none), for benchmarks/queue_path.py's idle-receive comparison:
+
+    celery -A benchmarks.kombu_default_polling worker -Q <queue>
+"""
+
+from graphnode.celery_app import celery_app
+
+celery_app.conf.broker_transport_options = {
+    key: value for key, value in celery_app.conf.broker_transport_options.items()
+    if key not in ("wait_time_seconds", "polling_interval")
+}
+celery = celery_app
