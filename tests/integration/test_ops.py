@@ -10,7 +10,7 @@ import sys
 
 import requests
 
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import client_for, wait_for
 
 
 def graphnode(stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -102,12 +102,13 @@ def test_readyz_names_a_stopped_redis(stack):
                  "readiness after Redis is back")
 
 
-def test_flower_lists_both_workers_and_a_jobs_tasks(completed_job, stack):
+def test_flower_lists_both_workers_and_a_jobs_tasks(stack, api_settings):
     flower = stack.start_flower()
-    alice = completed_job["alice"]
+    # A user of its own: a new graph for alice would replace the one other tests extend.
+    operator = client_for(stack, api_settings, "flower-watcher")
     from graphnode.samples import load_sample_export
 
-    task_id = alice.generate(load_sample_export()[:10])["taskId"]
+    task_id = operator.generate(load_sample_export()[:10])["taskId"]
 
     def tasks_of_the_job():
         tasks = requests.get(f"{flower}/api/tasks", timeout=10).json()
@@ -123,7 +124,7 @@ def test_flower_lists_both_workers_and_a_jobs_tasks(completed_job, stack):
     assert tasks[f"{task_id}-result"]["worker"].startswith("worker-res-")
     assert any(t["name"] == "GRAPH_GENERATION_PROGRESS" for t in tasks.values())
     alive = requests.get(f"{flower}/api/workers", params={"status": "true"}, timeout=10).json()
-    assert sorted(name.split("-")[0] for name, up in alive.items() if up) == ["req", "res"]
+    assert sorted(name.split("-")[1] for name, up in alive.items() if up) == ["req", "res"]
 
 
 def test_remote_control_says_where_to_look_in_one_line(stack):

@@ -28,8 +28,13 @@ ASTRONOMY_NOTES = [
         ("Observing the Andromeda galaxy", "The Andromeda galaxy is visible to the naked eye "
          "from a dark site. Binoculars and a star chart help find it near Cassiopeia; a "
          "telescope shows its bright core and dust lanes in long exposures."),
+        ("Photographing the Orion nebula", "A tracking mount keeps the Orion nebula sharp "
+         "through a telescope; stack many short exposures of the nebula and its stars, and "
+         "observe from dark skies on a moonless night to see the galaxy of faint detail."),
     ])
 ]
+# Three, not two: a new cluster needs a coherent group of at least three items; fewer join
+# the nearest cluster with a low confidence instead (tasks/pipeline/add_node.py).
 
 
 def post_document(client, group_id, name, data):
@@ -78,7 +83,7 @@ def test_add_nodes_joins_known_topics_and_opens_new_ones(completed_job, stack, a
 
     after = alice.my_graph()
     assert after["taskId"] == task_id
-    assert len(after["nodes"]) == len(before["nodes"]) + 3
+    assert len(after["nodes"]) == len(before["nodes"]) + 1 + len(ASTRONOMY_NOTES)
     for cluster_id, meta in before["metadata"]["clusters"].items():
         assert after["metadata"]["clusters"][cluster_id]["name"] == meta["name"]
 
