@@ -212,8 +212,9 @@ def provision(settings: CommonSettings, topology: Topology | None = None,
                 {
                     "ID": "expire-superseded-graphs",
                     "Status": "Enabled",
-                    "Filter": {"And": {"Prefix": topology.kept_graphs_prefix,
-                                       "Tags": [SUPERSEDED_TAG]}},
+                    # The tag alone (terraform builds the same): only the result worker
+                    # sets it, and only on graph copies under kept_graphs_prefix.
+                    "Filter": {"Tag": SUPERSEDED_TAG},
                     "Expiration": {"Days": topology.superseded_expiration_days},
                 }
             ]

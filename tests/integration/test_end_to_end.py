@@ -59,9 +59,9 @@ def test_provisioning_follows_the_declared_topology(stack):
     assert {r["Filter"]["Prefix"]: r["Expiration"]["Days"]
             for r in rules if "Expiration" in r and "Prefix" in r["Filter"]} == {
         prefix: topology.expiration_days for prefix in topology.claim_check_prefixes}
-    [superseded] = [r["Filter"]["And"] for r in rules if "And" in r["Filter"]]
-    assert superseded["Prefix"] == topology.kept_graphs_prefix
-    assert superseded["Tags"] == [{"Key": "graphnode-superseded", "Value": "true"}]
+    [superseded] = [r for r in rules if "Tag" in r["Filter"]]
+    assert superseded["Filter"]["Tag"] == {"Key": "graphnode-superseded", "Value": "true"}
+    assert superseded["Expiration"]["Days"] == topology.superseded_expiration_days
     block = s3.get_public_access_block(Bucket="topo-bucket")["PublicAccessBlockConfiguration"]
     assert all(block.values())
 

@@ -231,10 +231,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "payloads" {
       id     = "expire-superseded-graphs"
       status = "Enabled"
 
+      # The tag alone: only the result worker sets it, on graph copies. (A prefix-and-tag
+      # filter is equivalent but makes the provider wait forever on the local emulator.)
       filter {
-        and {
-          prefix = local.graphs_prefix
-          tags   = { "graphnode-superseded" = "true" }
+        tag {
+          key   = "graphnode-superseded"
+          value = "true"
         }
       }
 
