@@ -106,7 +106,10 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
         # the receive count that the redrive policy relies on.
         "task_acks_late": True,
         "task_acks_on_failure_or_timeout": False,
-        "task_reject_on_worker_lost": True,
+        # A lost worker's message is left unacknowledged like any failure, and comes back
+        # after the backoff (graphnode.middleware). Celery's requeue would have kombu hide it
+        # for the long-poll time (20 s) instead.
+        "task_reject_on_worker_lost": False,
         "worker_prefetch_multiplier": 1,
         # Every task is bounded (result handlers set shorter limits of their own).
         "task_soft_time_limit": settings.task_soft_time_limit_seconds,

@@ -262,8 +262,6 @@ class SqsRequest(Request):
                     logger.exception("could not end the job of %s", self.id)
             return super().on_failure(exc_info, send_failed_event, return_ok)
         outcome = super().on_failure(exc_info, send_failed_event, return_ok)
-        # After Celery's own handling: for a lost worker, kombu's restore makes the message
-        # invisible for the long-poll time (20 s); the backoff decides instead.
         settings: CommonSettings = self.task.app.graphnode_settings
         delay = retry_delay(self.receive_count, settings.retry_backoff_seconds,
                             settings.retry_backoff_max_seconds)
