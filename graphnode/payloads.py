@@ -143,12 +143,8 @@ class PayloadStore:
                 self.client.put_object_tagging(Bucket=self.bucket, Key=key,
                                                Tagging={"TagSet": [SUPERSEDED_TAG]})
             except ClientError as exc:
-                if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+                if exc.response["Error"]["Code"] not in MISSING_KEY_CODES:
                     raise
-
-    def is_superseded(self, key: str) -> bool:
-        tags = self.client.get_object_tagging(Bucket=self.bucket, Key=key)["TagSet"]
-        return SUPERSEDED_TAG in tags
 
     def put_json(self, key: str, document: Any) -> str:
         data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
