@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from graphnode.aws import aws_client
+from graphnode.periodic import Periodic
 from graphnode.settings import CommonSettings
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class WorkerBeacon:
         self.key = f"{WORKERS_PREFIX}{hostname}.json"
         self.identity = {"hostname": hostname, "role": role, "queues": queues,
                          "pid": os.getpid(), "startedAt": datetime.now(UTC).isoformat()}
-        self._stop = threading.Event()
+        self._thread = Periodic("worker-beacon", interval, self._beat_logged, first_at_start=True)
         self._s3: Any = None
 
     def record(self) -> dict[str, Any]:
@@ -72,20 +72,17 @@ class WorkerBeacon:
                             ContentType="application/json")
 
     def start(self) -> None:
-        threading.Thread(target=self._run, name="worker-beacon", daemon=True).start()
+        self._thread.start()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                self.beat()
-            except Exception as exc:  # S3 unreachable: status misses this worker meanwhile
-                logger.warning("worker record not written (%s)", exc)
-            if self._stop.wait(self.interval):
-                return
+    def _beat_logged(self) -> None:
+        try:
+            self.beat()
+        except Exception as exc:  # S3 unreachable: status misses this worker meanwhile
+            logger.warning("worker record not written (%s)", exc)
 
     def stop(self) -> None:
         """Stop beating and delete the record: a worker that left cleanly is not listed."""
-        self._stop.set()
+        self._thread.stop()
         try:
             aws_client("s3", self.settings).delete_object(Bucket=self.settings.payload_bucket,
                                                           Key=self.key)

@@ -47,6 +47,7 @@ from graphnode.contract import (
     parse_envelope,
 )
 from graphnode.lifecycle import retry_delay
+from graphnode.periodic import Periodic
 from graphnode.settings import CommonSettings
 from graphnode.topology import load_topology
 
@@ -298,7 +299,7 @@ class VisibilityHeartbeat:
         self.interval = interval
         self.extend_to = extend_to or max(1, math.ceil(BEATS_OF_VISIBILITY * interval))
         self.shutting_down = False
-        self._stop = threading.Event()
+        self._thread = Periodic("sqs-visibility-heartbeat", interval, self.beat)
         self._client: Any = None
 
     @property
@@ -308,11 +309,7 @@ class VisibilityHeartbeat:
         return self._client
 
     def start(self) -> None:
-        threading.Thread(target=self._run, name="sqs-visibility-heartbeat", daemon=True).start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.beat()
+        self._thread.start()
 
     def held(self) -> set[Any]:
         """Messages held and not settled: running ones, and, unless the worker is shutting
@@ -336,7 +333,7 @@ class VisibilityHeartbeat:
     def release_all(self) -> int:
         """Stop beating and hand back every unfinished message at once."""
         self.shutting_down = True
-        self._stop.set()
+        self._thread.stop()
         requests = set(worker_state.active_requests) | set(worker_state.reserved_requests)
         return sum(self.set_visibility(request, 0) for request in requests
                    if not request.acknowledged)

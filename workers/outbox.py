@@ -9,11 +9,11 @@ deduplicated in Redis by ``eventId``, so the relay and the handlers may race fre
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from celery import signals
 
+from graphnode.periodic import Periodic
 from graphnode.settings import ResultWorkerSettings
 from workers.context import ResultContext, build_result_context
 
@@ -39,26 +39,12 @@ def publish_pending(ctx: ResultContext, limit: int = RELAY_BATCH) -> int:
     return handled
 
 
-class OutboxRelay:
-    """Publishes the outbox every ``interval`` seconds; a daemon thread."""
-
-    def __init__(self, ctx: ResultContext, interval: float) -> None:
-        self.ctx = ctx
-        self.interval = interval
-        self._stop = threading.Event()
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="outbox-relay", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                publish_pending(self.ctx)
-            except Exception:  # the store itself failed; try again next pass
-                logger.exception("outbox relay pass failed")
+def relay_once(ctx: ResultContext) -> None:
+    """One pass of the relay thread; a failing store is logged and tried again next pass."""
+    try:
+        publish_pending(ctx)
+    except Exception:
+        logger.exception("outbox relay pass failed")
 
 
 @signals.worker_ready.connect(weak=False)
@@ -69,5 +55,6 @@ def _start_relay(sender: Any = None, **_: Any) -> None:
     if settings.result_queue in consumed:
         # A context of its own: the cached one of the pool's children must not be shared
         # across a fork.
-        OutboxRelay(build_result_context(), settings.outbox_relay_seconds).start()
+        ctx = build_result_context()
+        Periodic("outbox-relay", settings.outbox_relay_seconds, lambda: relay_once(ctx)).start()
         logger.info("outbox relay started: every %.1f s", settings.outbox_relay_seconds)
