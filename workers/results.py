@@ -95,11 +95,15 @@ def keep_graph_outputs(user_id: str, task_id: str, output_keys: dict[str, str]) 
     """Copy a new graph out of the expiring claim checks into ``graphs/``, where the current
     graph is kept; the job's output keys, pointing at the copies. Idempotent."""
     ctx = result_context()
-    kept = dict(output_keys)
-    for name in KEPT_GRAPH_OUTPUTS:
-        kept[name] = graph_key(user_id, task_id, f"{name}.json")
-        ctx.payloads.copy(output_keys[name], kept[name])
-    return kept
+    kept = kept_graph_keys(user_id, task_id)
+    for name, key in kept.items():
+        ctx.payloads.copy(output_keys[name], key)
+    return {**output_keys, **kept}
+
+
+def kept_graph_keys(user_id: str, task_id: str) -> dict[str, str]:
+    """Where a graph job's kept outputs are, by output name."""
+    return {name: graph_key(user_id, task_id, f"{name}.json") for name in KEPT_GRAPH_OUTPUTS}
 
 
 def after_commit(job: Job) -> None:
@@ -111,8 +115,8 @@ def after_commit(job: Job) -> None:
         unused = [job.supersedes] if job.supersedes else []
         if ctx.store.current_graph(job.userId) != job.taskId:  # failed, or overtaken
             unused.append(job.taskId)
-        ctx.payloads.mark_superseded([graph_key(job.userId, task_id, f"{name}.json")
-                                      for task_id in unused for name in KEPT_GRAPH_OUTPUTS])
+        ctx.payloads.mark_superseded([key for task_id in unused
+                                      for key in kept_graph_keys(job.userId, task_id).values()])
     if job.taskType == TaskType.MICROSCOPE_INGEST_REQUEST and job.scope:
         event = workspace_event(job.userId, job.scope,
                                 ctx.store.jobs_in_scope(job.userId, job.scope))
