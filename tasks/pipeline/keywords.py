@@ -366,6 +366,7 @@ def node_keywords(
     embeddings: np.ndarray | None = None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
     diversity: float = 0.5,
+    readable: Sequence[bool] | None = None,
 ) -> list[list[str]]:
     """Per-document keywords: 1-3 grams from the document's best TF-IDF terms.
 
@@ -373,7 +374,9 @@ def node_keywords(
     ``Embedder.encode``), the candidates are embedded once (deduplicated across documents) and
     chosen by ``embedding_mmr`` against the document's own vector, ``diversity`` in [0, 1].
     Otherwise they are taken in TF-IDF order, skipping any contained in an already chosen
-    term ("sourdough starter" after "sourdough").
+    term ("sourdough starter" after "sourdough"). ``readable`` (per text) marks the documents
+    the model can read: the others take TF-IDF order too, and their terms are not embedded (an
+    English model makes noise of Korean terms, at ten tokens per word).
     """
     if not 0.0 <= diversity <= 1.0:
         raise ValueError(f"diversity must be in [0, 1], got {diversity}")
@@ -381,15 +384,17 @@ def node_keywords(
         return []
     per_doc = _candidates(texts, max(top_n * 4, MMR_CANDIDATES))
     if embeddings is None or embed is None:
-        return [mmr_select(terms, scores, top_n, lam=1.0) for terms, scores in per_doc]
+        return [mmr_select(doc_terms, scores, top_n, lam=1.0) for doc_terms, scores in per_doc]
     doc_vectors = np.asarray(embeddings, dtype=np.float64)
     if doc_vectors.ndim != 2 or len(doc_vectors) != len(texts):
         raise ValueError(
             f"embeddings of shape {doc_vectors.shape} do not match {len(texts)} texts"
         )
-    terms = sorted({t for doc_terms, _ in per_doc for t in doc_terms})
+    use_model = [True] * len(texts) if readable is None else [bool(r) for r in readable]
+    terms = sorted({t for (doc_terms, _), ok in zip(per_doc, use_model, strict=True) if ok
+                    for t in doc_terms})
     if not terms:
-        return [[] for _ in texts]
+        return [mmr_select(doc_terms, scores, top_n, lam=1.0) for doc_terms, scores in per_doc]
     term_vectors = np.asarray(embed(terms), dtype=np.float64)
     if term_vectors.shape != (len(terms), doc_vectors.shape[1]):
         raise ValueError(
@@ -402,9 +407,9 @@ def node_keywords(
             doc_terms, term_vectors[[index[t] for t in doc_terms]], doc_vectors[row], top_n,
             diversity,
         )
-        if doc_terms
-        else []
-        for row, (doc_terms, _) in enumerate(per_doc)
+        if use_model[row]
+        else mmr_select(doc_terms, scores, top_n, lam=1.0)
+        for row, (doc_terms, scores) in enumerate(per_doc)
     ]
 
 

@@ -33,6 +33,8 @@ from tasks.pipeline.vectors import l2_normalize
 
 #: Below this readable share of some text, a lexical part is fitted.
 LEXICAL_BELOW = 0.9
+#: From this readable share on, a text's node keywords are chosen against its embedding.
+MODEL_READS_FROM = 0.5
 #: Dimensions of the lexical part (bounded by the corpus).
 LEXICAL_DIMENSIONS = 64
 #: Most terms kept in the lexicon (by document frequency), which bounds its stored size.
@@ -76,6 +78,11 @@ def readable_share(text: str, scripts: frozenset[str] | None) -> float:
         1 for c in others if script_of(c) in scripts
     )
     return readable / total
+
+
+def model_reads(texts: Sequence[str], scripts: frozenset[str] | None) -> list[bool]:
+    """Per text, whether the embedding model reads most of it (``MODEL_READS_FROM``)."""
+    return [readable_share(t, scripts) >= MODEL_READS_FROM for t in texts]
 
 
 @dataclass
