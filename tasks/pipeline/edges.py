@@ -1,7 +1,8 @@
 """Semantic edges: each node linked to its nearest neighbours by cosine similarity.
 
 Embeddings are unit vectors, so inner product is cosine similarity and an exact FAISS
-``IndexFlatIP`` finds neighbours; on a GPU worker the same index is moved to the GPU.
+``IndexFlatIP`` finds neighbours (on a GPU worker the same index is moved to the GPU); large
+graphs on the CPU use an approximate HNSW index (``neighbours.search_index``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tasks.pipeline.neighbours import flat_ip_index
+from tasks.pipeline.neighbours import search_index
 
 HIGH_SIMILARITY = 0.7
 
@@ -22,24 +23,24 @@ def nearest_neighbours(embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     missing neighbours are padded with id -1 and similarity -inf.
     """
     x = np.ascontiguousarray(embeddings, dtype=np.float32)
-    n, d = x.shape
+    n = len(x)
     want = min(k + 1, n)
-    index = flat_ip_index(d)
-    index.add(x)
-    sims, ids = index.search(x, want)
+    sims, ids = search_index(x, x, want)
     return drop_self(sims, ids, k)
 
 
 def drop_self(sims: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Remove each row's own index from its neighbour list and keep ``k`` columns."""
     n = ids.shape[0]
+    keep = (ids != np.arange(n)[:, None]) & (ids >= 0)
+    # Kept columns first, in their order (a stable sort of "dropped" flags), then cut to k.
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+    kept = np.take_along_axis(keep, order, axis=1)
     out_ids = np.full((n, k), -1, dtype=np.int64)
     out_sims = np.full((n, k), -np.inf, dtype=np.float32)
-    for i in range(n):
-        keep = (ids[i] != i) & (ids[i] >= 0)
-        row_ids, row_sims = ids[i][keep][:k], sims[i][keep][:k]
-        out_ids[i, : len(row_ids)] = row_ids
-        out_sims[i, : len(row_sims)] = row_sims
+    width = order.shape[1]
+    out_ids[:, :width] = np.where(kept, np.take_along_axis(ids, order, axis=1), -1)
+    out_sims[:, :width] = np.where(kept, np.take_along_axis(sims, order, axis=1), -np.inf)
     return out_sims, out_ids
 
 

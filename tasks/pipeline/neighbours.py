@@ -12,6 +12,41 @@ from typing import Any
 
 import numpy as np
 
+#: Queries x rows from which the CPU search is approximate (HNSW): about 20k rows against
+#: themselves. Add-node's few new rows against a large graph stay exact (linear in its size).
+APPROXIMATE_FROM = 4e8
+#: HNSW links per node, and candidate list sizes while building and searching.
+HNSW_LINKS = 32
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 96
+
+
+def gpu_count() -> int:
+    import faiss
+
+    return int(getattr(faiss, "get_num_gpus", lambda: 0)())
+
+
+def hnsw_ip_index(dimension: int) -> Any:
+    """An approximate inner-product index (HNSW, CPU)."""
+    import faiss
+
+    index = faiss.IndexHNSWFlat(dimension, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
+
+
+def search_index(base: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS ``search`` of ``queries`` in an index holding ``base`` (float32, contiguous):
+    exact on a GPU or below ``APPROXIMATE_FROM``, else HNSW."""
+    if gpu_count() == 0 and float(len(base)) * len(queries) >= APPROXIMATE_FROM:
+        index = hnsw_ip_index(base.shape[1])
+    else:
+        index = flat_ip_index(base.shape[1])
+    index.add(base)
+    return index.search(queries, k)
+
 
 def flat_ip_index(dimension: int) -> Any:
     """An exact inner-product FAISS index, on GPU 0 when FAISS sees a GPU."""
@@ -45,9 +80,7 @@ def query_neighbours(
     if x.shape[1] != q.shape[1]:
         raise ValueError(f"dimension mismatch: base has {x.shape[1]}, queries {q.shape[1]}")
     want = min(k, len(x))
-    index = flat_ip_index(x.shape[1])
-    index.add(x)
-    found_sims, found_ids = index.search(q, want)
+    found_sims, found_ids = search_index(x, q, want)
     valid = found_ids >= 0
     sims[:, :want] = np.where(valid, found_sims, -np.inf)
     ids[:, :want] = np.where(valid, found_ids, -1)
