@@ -11,7 +11,8 @@ default, ``--chatterbot-limit 0`` for all). The defaults fit about ten minutes o
 Per dataset, what the GPU worker runs, timed:
 
 * ``encode``: ``Embedder.encode`` (chunked, pooled), against a *bare encode*: the model's own
-  ``SentenceTransformer.encode`` of the same texts (truncated at the model's limit);
+  ``SentenceTransformer.encode`` of the same texts (truncated at the model's limit); as a ratio
+  of times, and of throughput at equal tokens (tokens each side fed the model per second);
 * ``build``: ``build_graph`` with everything the task runs after embedding (lexical vectors,
   clustering, edges, c-TF-IDF names, MMR node keywords over the model, subclusters), against
   BERTopic's ``fit_transform`` on the same embeddings (seeded UMAP, HDBSCAN, c-TF-IDF);
@@ -21,6 +22,14 @@ Per dataset, what the GPU worker runs, timed:
   ``add_nodes``; agreement is the share of added items whose cluster, mapped to the rebuild's
   cluster holding most of its old members, is the cluster a full rebuild gives them; with the
   number of new one-item clusters and whether existing cluster ids stayed.
+
+Both sides are warmed up first on the English sample (imports, kiwipiepy's model, numba's
+compilation of UMAP), once per process as a worker would be, so the times compare the work.
+
+``--scale N`` (long) builds a graph over ``N`` synthetic items with synthetic embeddings
+(``bbc_vs_bertopic.synthetic_items``: planted clusters, texts from per-cluster vocabularies)
+and reports its time and peak RSS; encoding 100k real texts on 2 CPU cores would take hours.
+MMR node keywords run against the model as in the task, unless ``--scale-no-mmr``.
 """
 
 from __future__ import annotations
@@ -35,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+import tasks.pipeline  # noqa: F401  (before torch: the OpenMP wait policy the worker runs with)
 
 SEED = 42
 MIN_K, MAX_K = 3, 30
@@ -96,6 +107,60 @@ def timed(fn: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
+def tokens_fed(model: Any, texts: list[str]) -> tuple[int, int]:
+    """Tokens (with [CLS] and [SEP]) our encode and the bare encode feed the model."""
+    from tasks.pipeline.lexical import readable_share
+
+    shares = [readable_share(t, model.readable_scripts) for t in texts]
+    ours = sum(n + 2 for chunks in model.chunks(texts, shares) for _, n in chunks)
+    limit = int(model.model.max_seq_length)
+    lengths = model.model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+    return ours, sum(min(len(ids) + 2, limit) for ids in lengths)
+
+
+def warm_up(model: Any) -> None:
+    """One build and one BERTopic fit on the English sample: imports, kiwipiepy, numba."""
+    from bertopic import BERTopic
+    from umap import UMAP
+
+    from tasks.pipeline.graph import build_graph
+    from tasks.pipeline.parsing import item_text
+
+    for korean in (False, True):
+        items, _ = sample(korean)
+        texts = [item_text(item) for item in items]
+        dense = model.encode(texts)
+        build_graph(items, dense, min_clusters=MIN_K, max_clusters=MAX_K, embed=model.encode,
+                    scripts=model.readable_scripts)
+    umap = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                random_state=SEED)
+    BERTopic(umap_model=umap).fit_transform(texts, dense)
+
+
+def scale_run(n: int, model: Any, mmr: bool) -> dict[str, Any]:
+    """``build_graph`` over ``n`` synthetic items: seconds and peak RSS (VmHWM) of the build."""
+    import gc
+
+    from bbc_vs_bertopic import (
+        current_rss_bytes,
+        peak_rss_bytes,
+        reset_peak_rss,
+        synthetic_items,
+    )
+
+    from tasks.pipeline.graph import build_graph
+
+    items, vectors = synthetic_items(n, clusters=50, dim=384)
+    gc.collect()
+    before = current_rss_bytes() if reset_peak_rss() else peak_rss_bytes()
+    (graph, _), seconds = timed(lambda: build_graph(
+        items, vectors, min_clusters=MIN_K, max_clusters=MAX_K,
+        embed=model.encode if mmr else None, scripts=model.readable_scripts))
+    return {"n": n, "seconds": seconds, "peak_rss": peak_rss_bytes(), "rss_before": before,
+            "clusters": len(graph["metadata"]["clusters"]), "edges": len(graph["edges"]),
+            "mmr": mmr}
+
+
 def scores(truth: list[str], found: list[Any]) -> dict[str, float]:
     from sklearn import metrics
 
@@ -153,6 +218,7 @@ def run(name: str, items: list[Any], truth: list[str], model: Any, device: str) 
     texts = [item_text(item) for item in items]
     _, bare_s = timed(lambda: model.model.encode(texts, batch_size=32, show_progress_bar=False))
     dense, encode_s = timed(lambda: model.encode(texts))
+    ours_tokens, bare_tokens = tokens_fed(model, texts)
     (graph, _), build_s = timed(lambda: build_graph(
         items, dense, min_clusters=MIN_K, max_clusters=MAX_K, embed=model.encode,
         scripts=model.readable_scripts))
@@ -168,7 +234,8 @@ def run(name: str, items: list[Any], truth: list[str], model: Any, device: str) 
         "name": name, "n": len(items), "k_true": len(set(truth)),
         "k": len(graph["metadata"]["clusters"]), "ours": ours, "bertopic": theirs,
         "bertopic_k": len(set(topics) - {-1}), "bare_s": bare_s, "encode_s": encode_s,
-        "build_s": build_s, "bertopic_s": bertopic_s, **added,
+        "build_s": build_s, "bertopic_s": bertopic_s, "ours_tokens": ours_tokens,
+        "bare_tokens": bare_tokens, **added,
     }
 
 
@@ -176,9 +243,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--bbc-limit", type=int, default=500,
-                        help="BBC articles, a seeded sample (0: all 2,225)")
+                        help="BBC articles, a seeded sample (0: all 2,225; long)")
     parser.add_argument("--chatterbot-limit", type=int, default=1000,
                         help="chatterbot dialogs, a seeded sample (0: all)")
+    parser.add_argument("--datasets", default="bbc,english,korean,chatterbot",
+                        help="comma-separated subset of bbc, english, korean, chatterbot")
+    parser.add_argument("--scale", type=int, default=0,
+                        help="also build over N synthetic items (e.g. 100000; long)")
+    parser.add_argument("--scale-no-mmr", action="store_true",
+                        help="--scale without MMR node keywords (TF-IDF order)")
     args = parser.parse_args()
     import torch
 
@@ -186,36 +259,54 @@ def main() -> None:
 
     torch.manual_seed(SEED)
     model = Embedder(device=args.device).load()
-    cb_items, cb_truth = chatterbot()
-    if args.chatterbot_limit:
-        pick = sorted(random.Random(SEED).sample(range(len(cb_items)), args.chatterbot_limit))
-        cb_items, cb_truth = [cb_items[i] for i in pick], [cb_truth[i] for i in pick]
-    datasets = [
-        ("BBC" + (f" ({args.bbc_limit})" if args.bbc_limit else ""), *bbc(args.bbc_limit)),
-        ("English sample", *sample(korean=False)),
-        ("Korean sample", *sample(korean=True)),
-        ("chatterbot-corpus", cb_items, cb_truth),
-    ]
+    wanted = set(args.datasets.split(","))
+    warm_up(model)
+    datasets = []
+    if "bbc" in wanted:
+        datasets.append(("BBC" + (f" ({args.bbc_limit})" if args.bbc_limit else " (all)"),
+                         *bbc(args.bbc_limit)))
+    if "english" in wanted:
+        datasets.append(("English sample", *sample(korean=False)))
+    if "korean" in wanted:
+        datasets.append(("Korean sample", *sample(korean=True)))
+    if "chatterbot" in wanted:
+        cb_items, cb_truth = chatterbot()
+        if args.chatterbot_limit:
+            pick = sorted(random.Random(SEED).sample(range(len(cb_items)),
+                                                     args.chatterbot_limit))
+            cb_items, cb_truth = [cb_items[i] for i in pick], [cb_truth[i] for i in pick]
+        datasets.append(("chatterbot-corpus", cb_items, cb_truth))
     rows = []
     for name, items, truth in datasets:
         row = run(name, items, truth, model, args.device)
         rows.append(row)
         print(f"done {name}: {row}", flush=True)
-    print(f"\ndevice {args.device}; k chosen in [{MIN_K}, {MAX_K}]; times are ratios: build = "
-          "build_graph (everything after embedding, MMR included) / BERTopic fit_transform on "
-          "the same embeddings; encode = Embedder.encode / bare SentenceTransformer.encode\n")
+    print(f"\ndevice {args.device}; torch threads {torch.get_num_threads()}; k chosen in "
+          f"[{MIN_K}, {MAX_K}]; times are ratios: build = build_graph (everything after "
+          "embedding, MMR included) / BERTopic fit_transform on the same embeddings (both "
+          "warmed up); encode = Embedder.encode / bare SentenceTransformer.encode in seconds, "
+          "and bare / ours in seconds per token fed (>= 1 is as fast per token)\n")
     header = ("| dataset | n | k true | k ours | NMI | AMI | ARI | BERTopic NMI/AMI/ARI (k) "
-              "| add-node agreement | new 1-item clusters | ids kept | build / BERTopic "
-              "| encode / bare | bare encode s |")
+              "| add-node agreement | new 1-item clusters | ids kept | build s | BERTopic s "
+              "| build / BERTopic | encode / bare (time) | encode per token / bare |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
         o, b = r["ours"], r["bertopic"]
+        per_token = (r["bare_s"] / r["bare_tokens"]) / (r["encode_s"] / r["ours_tokens"])
         print(f"| {r['name']} | {r['n']} | {r['k_true']} | {r['k']} | {o['nmi']:.3f} | "
               f"{o['ami']:.3f} | {o['ari']:.3f} | {b['nmi']:.3f}/{b['ami']:.3f}/{b['ari']:.3f} "
               f"({r['bertopic_k']}) | {r['agreement']:.1%} | {r['one_item']} | "
-              f"{'yes' if r['ids_kept'] else 'no'} | {r['build_s'] / r['bertopic_s']:.2f}x | "
-              f"{r['encode_s'] / r['bare_s']:.2f}x | {r['bare_s']:.1f} |")
+              f"{'yes' if r['ids_kept'] else 'no'} | {r['build_s']:.1f} | {r['bertopic_s']:.1f} "
+              f"| {r['build_s'] / r['bertopic_s']:.2f}x | {r['encode_s'] / r['bare_s']:.2f}x | "
+              f"{per_token:.2f} |")
+    if args.scale:
+        out = scale_run(args.scale, model, mmr=not args.scale_no_mmr)
+        print(f"\nscale: build_graph over {out['n']} synthetic items "
+              f"({'MMR by the model' if out['mmr'] else 'TF-IDF node keywords'}): "
+              f"{out['seconds']:.1f} s, peak RSS {out['peak_rss'] / 2**30:.2f} GiB "
+              f"(before the build {out['rss_before'] / 2**30:.2f} GiB), "
+              f"{out['clusters']} clusters, {out['edges']} edges")
 
 
 if __name__ == "__main__":
