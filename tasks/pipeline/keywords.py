@@ -208,6 +208,7 @@ def cluster_keywords(
     return result
 
 
+@functools.lru_cache(maxsize=65536)
 def _words(term: str) -> frozenset[str]:
     """A term's words with a naive plural stripped, for overlap tests ("starters" ~ "starter")."""
     return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in term.lower().split())
@@ -240,19 +241,16 @@ def greedy_mmr(
     relevance_weight, redundancy_weight = weights
     chosen: list[int] = []
     remaining = list(range(len(relevance)))
+    # Running max redundancy to the chosen, updated once per pick (not recomputed per step).
+    penalty = dict.fromkeys(remaining, 0.0)
     while remaining and len(chosen) < top_n:
-        best, best_score = -1, -np.inf
-        for i in remaining:
-            if any(excluded(i, j) for j in chosen):
-                continue
-            penalty = max((redundancy(i, j) for j in chosen), default=0.0)
-            score = relevance_weight * relevance[i] - redundancy_weight * penalty
-            if score > best_score:
-                best, best_score = i, score
-        if best < 0:
-            break
+        best = max(remaining, key=lambda i: (
+            relevance_weight * relevance[i] - redundancy_weight * penalty[i], -i))
         chosen.append(best)
-        remaining.remove(best)
+        remaining = [i for i in remaining if i != best and not excluded(i, best)]
+        if redundancy_weight:
+            for i in remaining:
+                penalty[i] = max(penalty[i], redundancy(i, best))
     return chosen
 
 
