@@ -16,7 +16,7 @@ from tasks.pipeline.clustering import (
     spherical_kmeans_plus_plus,
 )
 from tasks.pipeline.edges import nearest_neighbours
-from tasks.pipeline.embedding import MAX_BATCH, batch_size_for, readable_windows
+from tasks.pipeline.embedding import BATCH_TOKENS, MAX_BATCH, batch_size_for, readable_windows
 from tasks.pipeline.keywords import node_keywords
 from tasks.pipeline.lexical import model_reads
 
@@ -62,7 +62,7 @@ def test_readable_windows_follow_the_readable_share():
 
 def test_batch_size_for_short_pieces_is_larger_within_bounds():
     assert batch_size_for(256, 32) == 32
-    assert batch_size_for(8, 32) == min(MAX_BATCH, 1024)
+    assert batch_size_for(8, 32) == min(MAX_BATCH, BATCH_TOKENS // 8)
     assert 32 <= batch_size_for(40, 32) <= MAX_BATCH
 
 
