@@ -4,7 +4,8 @@ The task modules (``tasks/*.py``) stay adapters: they read the request's payload
 call one function here with the worker's models and settings, store the documents this
 returns and send the result. Keeping the glue here lets it be tested without a queue, S3 or
 Celery, and keeps the task modules free of the pipeline's imports (torch, faiss) until a task
-runs.
+runs. Each job checks its documents against ``graphnode.graph_model`` once, before they
+are stored: a graph the browser could not draw fails here, where it was made.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from graphnode.graph_model import (
+    Assignments,
+    DocumentGraph,
+    GraphDocument,
+    SummaryDocument,
+    check_document,
+)
 from graphnode.settings import GpuWorkerSettings
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.llm import TextGenerator, label_clusters
@@ -91,6 +99,7 @@ def generate_graph(
         report("labelling", 0.92, None)
         apply_llm_labels(graph, generator)
     features["embeddingModel"] = settings.embedding_model
+    check_document(GraphDocument, graph, "graph")
     return JobOutput(
         {"graph": graph, "features": features},
         {"nodes": len(graph["nodes"]), "edges": len(graph["edges"]),
@@ -146,6 +155,8 @@ def add_nodes(
         for node, row in zip(graph["nodes"], np.round(vectors.astype(np.float64), 6).tolist(),
                              strict=True)
     ]
+    check_document(GraphDocument, graph, "graph")
+    check_document(Assignments, assignments, "assignments")
     added = [a for a in assignments if a["reason"] != ALREADY_IN_GRAPH]
     return JobOutput(
         {"graph": graph, "features": features, "assignments": assignments},
@@ -163,6 +174,7 @@ def summarize_graph(
 
     report("summarizing", 0.2, f"{len(graph.get('nodes', []))} nodes")
     summary = summarize(graph, describe=generator.generate if generator else None)
+    check_document(SummaryDocument, summary, "summary")
     overview = summary["overview"]
     return JobOutput({"summary": summary},
                      {"clusters": overview["totalClusters"], "nodes": overview["totalNodes"]})
@@ -190,6 +202,7 @@ def ingest_document(
     graph = extract_graph(chunks, generator=generator, max_entities=settings.max_document_entities)
     report("storing", 0.95, None)
     graph["document"] = {"documentId": document_id, "fileName": file_name}
+    check_document(DocumentGraph, graph, "document graph")
     return JobOutput({"graph": graph},
                      {"chunks": len(chunks), "entities": len(graph["entities"]),
                       "relations": len(graph["relations"])})
