@@ -26,9 +26,6 @@ from pydantic import (
     model_validator,
 )
 
-#: Bumped when a document's shape changes incompatibly; ``graphnode schema`` prints it.
-GRAPH_MODEL_VERSION = 1
-
 
 def _iso_datetime(value: str) -> str:
     datetime.fromisoformat(value)  # a ValueError names the bad value
