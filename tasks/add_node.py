@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from graphnode.celery_app import celery_app
+from celery import shared_task
+
 from graphnode.contract import AddNodeRequest, AddNodeResult, Envelope, JobStatus, TaskType
 from graphnode.middleware import EnvelopeTask
 from tasks.context import (
@@ -15,7 +16,7 @@ from tasks.context import (
 )
 
 
-@celery_app.task(name=TaskType.ADD_NODE_REQUEST.value, base=EnvelopeTask, bind=True)
+@shared_task(name=TaskType.ADD_NODE_REQUEST.value, base=EnvelopeTask, bind=True)
 def add_nodes(self: EnvelopeTask, envelope: Envelope, request: AddNodeRequest) -> None:
     from tasks.pipeline.jobs import add_nodes as run
 

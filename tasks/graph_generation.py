@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from graphnode.celery_app import celery_app
+from celery import shared_task
+
 from graphnode.contract import (
     Envelope,
     GraphGenerationRequest,
@@ -21,7 +22,7 @@ from tasks.context import (
 )
 
 
-@celery_app.task(name=TaskType.GRAPH_GENERATION_REQUEST.value, base=EnvelopeTask, bind=True)
+@shared_task(name=TaskType.GRAPH_GENERATION_REQUEST.value, base=EnvelopeTask, bind=True)
 def generate_graph(self: EnvelopeTask, envelope: Envelope, request: GraphGenerationRequest) -> None:
     from tasks.pipeline.jobs import generate_graph as run
 

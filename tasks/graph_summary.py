@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from graphnode.celery_app import celery_app
+from celery import shared_task
+
 from graphnode.contract import (
     Envelope,
     GraphSummaryRequest,
@@ -14,7 +15,7 @@ from graphnode.middleware import EnvelopeTask
 from tasks.context import bad_input_fails_the_job, put_outputs, read_graph, text_generator
 
 
-@celery_app.task(name=TaskType.GRAPH_SUMMARY_REQUEST.value, base=EnvelopeTask, bind=True)
+@shared_task(name=TaskType.GRAPH_SUMMARY_REQUEST.value, base=EnvelopeTask, bind=True)
 def summarize(self: EnvelopeTask, envelope: Envelope, request: GraphSummaryRequest) -> None:
     from tasks.pipeline.jobs import summarize_graph as run
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from graphnode.celery_app import celery_app
+from celery import shared_task
+
 from graphnode.contract import (
     Envelope,
     JobStatus,
@@ -20,7 +21,7 @@ from tasks.context import (
 )
 
 
-@celery_app.task(name=TaskType.MICROSCOPE_INGEST_REQUEST.value, base=EnvelopeTask, bind=True)
+@shared_task(name=TaskType.MICROSCOPE_INGEST_REQUEST.value, base=EnvelopeTask, bind=True)
 def ingest(self: EnvelopeTask, envelope: Envelope, request: MicroscopeIngestRequest) -> None:
     from tasks.pipeline.jobs import ingest_document as run
 
