@@ -21,7 +21,9 @@ each task was followed by up to a second of idling (measured: 20-40 % of the gap
 tasks were 1.0 s). The channel re-checks on a short timer instead.
 
 Remote control (``inspect``, ``control``, ``status``) needs a reply queue per caller and is
-not carried; ``SqsControl`` says so in one line and points at ``graphnode status``.
+not carried; ``SqsControl`` says so in one line and points at ``graphnode status``. Flower
+lists workers from ``inspect`` answers (``/api/workers``, its worker pages): those it asks
+are answered from the records the workers keep in the bucket (``graphnode.beacon``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Any
 from celery.app.control import Control
 from kombu.transport.SQS import Channel as SqsChannel
 from kombu.transport.SQS import Transport as SqsTransport
+
+from graphnode.beacon import INSPECTABLE, inspect_reply
 
 logger = logging.getLogger(__name__)
 
@@ -132,13 +136,16 @@ class Transport(SqsTransport):
 class SqsControl(Control):
     """Remote control as far as SQS carries it: no worker listens, so a broadcast reaches
     nobody. From the command line (``celery inspect ping``) that is one line pointing at
-    ``graphnode status``; elsewhere (Flower's periodic inspections, a receiver's wake-up
-    call; workers send events and heartbeats on their own) it is an empty answer."""
+    ``graphnode status``. Elsewhere, Flower's inspections that list workers are answered
+    from the workers' records; anything else (a receiver's wake-up call; workers send
+    events and heartbeats on their own) gets an empty answer."""
 
     def broadcast(self, command: str, *args: Any, **kwargs: Any) -> Any:
         import click
 
         if command in WORKERS_DO_IT_ANYWAY or click.get_current_context(silent=True) is None:
+            if kwargs.get("reply") and command in INSPECTABLE:
+                return self._answer_from_records(command, kwargs.get("destination"))
             logger.debug("remote control %r not sent: not carried over SQS", command)
             return [] if kwargs.get("reply") else None
         from celery.bin.base import CeleryCommandException
@@ -146,3 +153,16 @@ class SqsControl(Control):
 
         raise CeleryCommandException(message=REMOTE_CONTROL_UNSUPPORTED,
                                      exit_code=EX_UNAVAILABLE)
+
+    def _answer_from_records(self, command: str, destination: Any) -> list[dict[str, Any]]:
+        """One reply per live worker (or per ``destination``), as Celery's replies come."""
+        from graphnode.status import live_workers
+
+        try:
+            records = live_workers(self.app.graphnode_settings)
+        except Exception as exc:  # bucket unreachable: no worker answers, as when none runs
+            logger.warning("inspect %s: worker records not read (%s)", command, exc)
+            return []
+        wanted = [destination] if isinstance(destination, str) else destination
+        return [{record["hostname"]: inspect_reply(record, command)} for record in records
+                if not wanted or record["hostname"] in wanted]
