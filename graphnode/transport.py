@@ -43,6 +43,10 @@ logger = logging.getLogger(__name__)
 #: need no answer: the workers send events and heartbeats without being asked.
 WORKERS_DO_IT_ANYWAY = frozenset({"heartbeat", "enable_events"})
 
+#: Celery's commands that are remote control and nothing else (Flower runs inside a
+#: command too, ``celery flower``).
+REMOTE_CONTROL_COMMANDS = frozenset({"inspect", "control", "status"})
+
 #: Celery's default event exchange.
 EVENT_EXCHANGE = "celeryev"
 REMOTE_CONTROL_UNSUPPORTED = (
@@ -135,15 +139,17 @@ class Transport(SqsTransport):
 
 class SqsControl(Control):
     """Remote control as far as SQS carries it: no worker listens, so a broadcast reaches
-    nobody. From the command line (``celery inspect ping``) that is one line pointing at
-    ``graphnode status``. Elsewhere, Flower's inspections that list workers are answered
-    from the workers' records; anything else (a receiver's wake-up call; workers send
-    events and heartbeats on their own) gets an empty answer."""
+    nobody. From Celery's remote-control commands (``celery inspect ping``) that is one
+    line pointing at ``graphnode status``. Elsewhere (Flower), the inspections that list
+    workers are answered from the workers' records; anything else (a control, a receiver's
+    wake-up call; workers send events and heartbeats on their own) reaches nobody."""
 
     def broadcast(self, command: str, *args: Any, **kwargs: Any) -> Any:
         import click
 
-        if command in WORKERS_DO_IT_ANYWAY or click.get_current_context(silent=True) is None:
+        cli = click.get_current_context(silent=True)
+        if command in WORKERS_DO_IT_ANYWAY or cli is None or (
+                cli.command.name not in REMOTE_CONTROL_COMMANDS):
             if kwargs.get("reply") and command in INSPECTABLE:
                 return self._answer_from_records(command, kwargs.get("destination"))
             logger.debug("remote control %r not sent: not carried over SQS", command)

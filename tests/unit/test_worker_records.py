@@ -16,7 +16,7 @@ from graphnode.settings import CommonSettings
 @pytest.fixture
 def settings():
     with mock_aws():
-        settings = CommonSettings()
+        settings = CommonSettings(aws_endpoint_url=None)
         from graphnode.aws import aws_client
 
         aws_client("s3", settings).create_bucket(Bucket=settings.payload_bucket)
@@ -60,3 +60,18 @@ def test_inspect_answers_for_each_live_worker_from_its_record(settings):
     assert active["id"] == "t1" and active["name"] == "GRAPH_GENERATION_REQUEST"
     assert active["time_start"] == pytest.approx(now.timestamp() - 4.0)
     assert one.conf() is None, "what a record does not hold gets no answer"
+
+
+def test_controls_reach_nobody_in_flower_and_are_refused_by_celerys_commands(settings):
+    import click
+    from celery.bin.base import CeleryCommandException
+
+    from graphnode.celery_app import create_celery_app
+
+    control = create_celery_app(settings, worker=False).control
+    with click.Context(click.Command("flower")):  # Flower serves inside `celery flower`
+        assert control.broadcast("shutdown", destination=["req@host"]) is None
+        assert control.inspect(timeout=1).stats() is None, "no worker record yet"
+    with click.Context(click.Command("inspect")), pytest.raises(CeleryCommandException) as exc:
+        control.inspect(timeout=1).stats()
+    assert exc.value.exit_code == 69 and "graphnode status" in str(exc.value)
