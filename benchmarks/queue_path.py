@@ -54,6 +54,8 @@ TARGETS = {
     "submit p50 ms @20": "< 50",
 }
 DEFAULT_POLLING_QUEUE = "bench-default-req"
+#: The steady phase offers at most this many seconds of load.
+STEADY_SECONDS = 30
 #: The stack's processes (with their children) whose CPU is counted, by what they are.
 STACK_PARTS = {"emulator": "aws", "API": "api", "GPU-role worker": "worker-req",
                "result worker": "worker-res", "redis": "redis"}
@@ -217,7 +219,7 @@ def steady_load(clients: list[ApiClient], rate: float, jobs: int,
         runs = list(pool.map(submit_at, range(jobs)))
     completions.wait([task for task, _, _ in runs], 600)
     latencies = [completions.at[task] - started for task, started, _ in runs]
-    return {"rate": rate, "p50": percentile(latencies, 0.5) * 1000,
+    return {"rate": rate, "jobs": jobs, "p50": percentile(latencies, 0.5) * 1000,
             "p95": percentile(latencies, 0.95) * 1000, "p99": percentile(latencies, 0.99) * 1000}
 
 
@@ -251,7 +253,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--idle-seconds", type=float, default=60)
     parser.add_argument("--steady-jobs", type=int, default=100,
-                        help="jobs offered at half the burst's rate")
+                        help="jobs offered at half the burst's rate (at most 30 s of them)")
     parser.add_argument("--events", choices=("on", "off"), default="on",
                         help="Celery events over SNS (GRAPHNODE_EVENTS_ENABLED)")
     args = parser.parse_args()
@@ -347,10 +349,13 @@ def main() -> None:
         results["api rss MB"] = api_rss_mb(stack)
 
         rate = results["path"]["jobs/s"] / 2
-        print(f"{args.steady_jobs} jobs offered at {rate:.1f}/s ...", flush=True)
+        # At most about half a minute of offered load, so that a slow path (events on the
+        # emulator) still ends in minutes.
+        steady_jobs = max(10, min(args.steady_jobs, round(rate * STEADY_SECONDS)))
+        print(f"{steady_jobs} jobs offered at {rate:.1f}/s ...", flush=True)
         time.sleep(2)
         results["steady"] = steady_load([clients[user] for user in users], rate,
-                                        args.steady_jobs, completions)
+                                        steady_jobs, completions)
 
         print("bare boto3 floor ...", flush=True)
         body = json.dumps({"taskType": "GRAPH_SUMMARY_REQUEST", "taskId": "x" * 32,
@@ -410,7 +415,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     rss = results["api rss MB"]
     print(f"API RSS per gunicorn worker MB ({TARGETS['API RSS MB per worker']}): "
           + ", ".join(f"{size:.0f}" for size in rss))
-    print(f"({args.jobs} burst and {args.steady_jobs} steady GRAPH_SUMMARY_REQUEST jobs from "
+    print(f"({args.jobs} burst and {steady['jobs']} steady GRAPH_SUMMARY_REQUEST jobs from "
           f"{args.clients} clients over {args.users} users; events {args.events}; machine: "
           f"{os.cpu_count()} CPUs)")
 
