@@ -16,6 +16,7 @@ with the smallest real job, GRAPH_SUMMARY_REQUEST (keyword and statistics text, 
 - receives per queue per idle worker-hour, ours and with kombu's default polling settings
   (a second, idle worker with them on a queue of its own);
 - the floor: a bare boto3 loop doing the same SQS sends, receives and deletes;
+- with events on, a reader empties the events queue, as Flower would;
 - API submit latency alone at 1 and 20 concurrent clients, beside its floor (a bare SQS
   SendMessage from as many clients at once), and the API's RSS per worker.
 
@@ -25,6 +26,7 @@ Prints everything side by side at the end.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -87,9 +89,23 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def sqs_calls(counts: dict[str, int], operation: str = "", queue: str = "") -> int:
+    """SQS calls counted at the emulator; without a queue, those of the path only (the
+    events reader's calls on the events queue are Flower's, not the path's)."""
+    events_queue = CommonSettings().events_queue
     return sum(n for key, n in counts.items()
-               if key.split()[0] in ("sqs", "query") and operation in key.split()[1]
-               and (not queue or key.split()[2] == queue))
+               if (key.split()[0] == "sqs" or (key.split()[0] == "query"
+                                               and key.split()[1] in sqs_operations()))
+               and operation in ("", key.split()[1])
+               and (key.split()[2] == queue if queue else key.split()[2] != events_queue))
+
+
+@functools.cache
+def sqs_operations() -> frozenset[str]:
+    """SQS's API operations: a query-protocol call is SQS's only if it names one (SNS's
+    Publish, say, is not)."""
+    import botocore.session
+
+    return frozenset(botocore.session.get_session().get_service_model("sqs").operation_names)
 
 
 class Completions:
@@ -185,6 +201,31 @@ class CpuMeter:
         return {part: (end[part] - self.start[part]) * 1000 / jobs for part in end}
 
 
+class EventsReader:
+    """Reads and deletes what lands in the events queue, as Flower would: with nobody
+    reading it, the queue grows, and the emulator's cost of each delivery with it (it
+    looks at every message of a queue on each send; SQS does not)."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+
+        self.sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+        self.url = self.sqs.get_queue_url(QueueName=CommonSettings().events_queue)["QueueUrl"]
+        self.read = 0
+        self.running = True
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        while self.running:
+            messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10,
+                                                WaitTimeSeconds=1).get("Messages", [])
+            if messages:
+                self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                    for n, m in enumerate(messages)])
+                self.read += len(messages)
+
+
 def bare_send_latency(endpoint: str, clients: int, sends: int, body: str) -> tuple[float, float]:
     """p50 and p95 ms of a bare SendMessage from ``clients`` threads at once: the floor of
     an API submit, which sends one message (and writes the store)."""
@@ -270,6 +311,7 @@ def main() -> None:
         stack.start_all()
         endpoint = stack.env["GRAPHNODE_AWS_ENDPOINT_URL"]
         settings = ApiSettings(jwt_secret=stack.env["GRAPHNODE_JWT_SECRET"])
+        reader = EventsReader(endpoint) if args.events == "on" else None
         users = [f"bench-{n}" for n in range(args.users)]
         clients = {user: ApiClient(stack.api_url, mint_token(settings, user, 7200))
                    for user in users}
@@ -361,6 +403,8 @@ def main() -> None:
         body = json.dumps({"taskType": "GRAPH_SUMMARY_REQUEST", "taskId": "x" * 32,
                            "payload": {"userId": "bench-0", "graphKey": "graphs/" + "k" * 60}})
         emulator = CpuMeter(stack)
+        if reader is not None:
+            reader.running = False
         results["floor"] = bare_boto3_floor(endpoint, args.jobs, body)
         results["floor emulator CPU ms per job"] = emulator.per_job_ms(args.jobs)["emulator"]
         results["submit floor ms"] = {
@@ -416,7 +460,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"API RSS per gunicorn worker MB ({TARGETS['API RSS MB per worker']}): "
           + ", ".join(f"{size:.0f}" for size in rss))
     print(f"({args.jobs} burst and {steady['jobs']} steady GRAPH_SUMMARY_REQUEST jobs from "
-          f"{args.clients} clients over {args.users} users; events {args.events}; machine: "
+          f"{args.clients} clients over {args.users} users; events {args.events}"
+          f"{', read as Flower would' if args.events == 'on' else ''}; machine: "
           f"{os.cpu_count()} CPUs)")
 
 
