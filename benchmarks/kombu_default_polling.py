@@ -4,10 +4,10 @@ polls) instead of ours (20 s, none), for benchmarks/queue_path.py's idle-receive
     celery -A benchmarks.kombu_default_polling worker -Q <queue>
 """
 
-from graphnode.celery_app import celery_app
+from graphnode.celery_app import create_celery_app
 
-celery_app.conf.broker_transport_options = {
-    key: value for key, value in celery_app.conf.broker_transport_options.items()
+celery = create_celery_app()
+celery.conf.broker_transport_options = {
+    key: value for key, value in celery.conf.broker_transport_options.items()
     if key not in ("wait_time_seconds", "polling_interval")
 }
-celery = celery_app

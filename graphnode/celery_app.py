@@ -1,8 +1,11 @@
-"""The Celery app, configured by a function and found by ``celery -A graphnode``.
+"""The Celery app factory: each role builds its app when it starts, from the settings of
+that moment (``celery -A graphnode`` through ``graphnode.celery``, the API in
+``graphnode.api.celery_init_app``); nothing is built on import.
 
 Requests ride graph-req to the GPU worker, results and progress ride graph-res to the
-result worker. Tasks are named by their contract ``taskType`` so that the API sends them
-by name without importing ``tasks/``.
+result worker. Tasks are declared with ``shared_task`` and named by their contract
+``taskType``, so that they join whichever app the role built, and the API sends them by
+name without importing ``tasks/``.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def role_task_modules(settings: CommonSettings, queues: Collection[str] | None) 
 
 
 #: kombu's SQS transport with Celery events over SNS (graphnode.transport).
-TRANSPORT_ALIASES.setdefault("graphnode-sqs", "graphnode.transport:Transport")
+TRANSPORT_ALIAS = "graphnode-sqs"
 
 
 def queue_for(task_type: TaskType, settings: CommonSettings) -> str:
@@ -76,7 +79,7 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
                   "predefined_exchanges": {"celeryev": {"arn": settings.events_topic_arn}},
                   "graphnode_events_queue": settings.events_queue}
     return {
-        "broker_url": settings.broker_url.replace("sqs://", "graphnode-sqs://", 1),
+        "broker_url": settings.broker_url.replace("sqs://", f"{TRANSPORT_ALIAS}://", 1),
         "broker_transport_options": {
             "region": settings.aws_region,
             "is_secure": (settings.aws_endpoint_url or "https").startswith("https"),
@@ -178,20 +181,26 @@ def load_only_the_roles_tasks(app: Celery) -> None:
                                              queues)
 
 
-def create_celery_app(settings: CommonSettings | None = None) -> Celery:
+def create_celery_app(settings: CommonSettings | None = None, *, worker: bool = True) -> Celery:
+    """A configured app; ``settings`` default to the environment's, read now.
+
+    ``worker`` wires what a worker process does on Celery's signals (the visibility
+    heartbeat, settings and queue checks, its record and metrics, its role's includes).
+    A process that only sends or reads events (the API, a test) leaves it out: the signals
+    are process-wide, and each app wired would stay connected to them.
+    """
     settings = settings or CommonSettings()
+    TRANSPORT_ALIASES.setdefault(TRANSPORT_ALIAS, "graphnode.transport:Transport")
     app = Celery("graphnode", set_as_current=True, control="graphnode.transport:SqsControl")
     app.conf.update(celery_config(settings))
     app.graphnode_settings = settings  # type: ignore[attr-defined]
-    from graphnode import middleware, worker_ops
+    if worker:
+        from graphnode import middleware, worker_ops
 
-    middleware.install(app)
-    # Settings first: a worker with a bad setting refuses to start before it waits for
-    # (or provisions) its queues.
-    refuse_to_start_with_bad_settings(app)
-    worker_ops.install(app)
-    load_only_the_roles_tasks(app)
+        middleware.install(app)
+        # Settings first: a worker with a bad setting refuses to start before it waits for
+        # (or provisions) its queues.
+        refuse_to_start_with_bad_settings(app)
+        worker_ops.install(app)
+        load_only_the_roles_tasks(app)
     return app
-
-
-celery_app = create_celery_app()

@@ -58,11 +58,17 @@ def token(user_id: str, ttl: int) -> None:
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of the message contract."""
+@click.argument("part", type=click.Choice(["all", "graph", "messages"]), default="all")
+def schema(part: str) -> None:
+    """Print JSON Schemas, for clients in other languages: the graph documents (what S3 holds
+    and the API answers: graph, summary, assignments, document graph) and the messages."""
     from graphnode.contract import json_schemas
+    from graphnode.graph_model import graph_json_schemas
 
-    click.echo(json.dumps(json_schemas(), indent=2))
+    parts = {"graph": graph_json_schemas, "messages": json_schemas}
+    chosen = parts if part == "all" else {part: parts[part]}
+    document = {name: build() for name, build in chosen.items()}
+    click.echo(json.dumps(document if part == "all" else document[part], indent=2))
 
 
 @main.group()

@@ -22,7 +22,7 @@ SQS_MAX_MESSAGE_BYTES = 1024 * 1024
 #: belongs in S3 anyway.
 MAX_ENVELOPE_BYTES = 64 * 1024
 
-#: What the API accepts and the GPU worker's parsers read (tasks/pipeline/sources.py):
+#: What the API accepts and the GPU worker's parsers read (tasks/pipeline/sources/):
 #: the top-level keys of a JSON bundle of items, and the document types of the microscope.
 BUNDLE_KEYS = frozenset({"conversations", "notes", "source_nodes"})
 DOCUMENT_EXTENSIONS = frozenset({".pdf", ".docx", ".pptx", ".md", ".markdown", ".txt"})

@@ -49,7 +49,7 @@ from graphnode.contract import (
 from graphnode.lifecycle import retry_delay
 from graphnode.periodic import Periodic
 from graphnode.settings import CommonSettings
-from graphnode.topology import load_topology
+from graphnode.topology import QueueSpec, load_topology
 
 logger = logging.getLogger(__name__)
 
@@ -274,10 +274,15 @@ class SqsRequest(Request):
         return outcome
 
 
-def _max_receive_count(app: Celery, queue: str | None) -> int:
+def _queue_spec(app: Celery, queue: str | None) -> QueueSpec | None:
+    """The declared topology of the queue a worker consumes (by its configured name)."""
     settings: CommonSettings = app.graphnode_settings
     declared = {settings.request_queue: "graph-req", settings.result_queue: "graph-res"}
-    spec = load_topology().queues.get(declared.get(queue or "", ""))
+    return load_topology().queues.get(declared.get(queue or "", ""))
+
+
+def _max_receive_count(app: Celery, queue: str | None) -> int:
+    spec = _queue_spec(app, queue)
     return spec.max_receive_count if spec else 5
 
 
@@ -370,9 +375,14 @@ def install(app: Celery) -> None:
 
     @signals.task_received.connect(weak=False)
     def _touch(request: Any = None, **_: Any) -> None:
-        # The queue's own visibility timeout is long; a worker that dies before the first
-        # beat must not leave the message hidden for it.
-        if request is not None:
+        # Where the queue's own visibility timeout is long (graph-req), a worker that dies
+        # before the first beat must not leave the message hidden for it. Where it is no
+        # longer than the heartbeat's window (graph-res), SQS started that same window at
+        # the receive, and the call would change nothing.
+        if request is None:
+            return
+        spec = _queue_spec(app, request.delivery_info.get("routing_key"))
+        if spec is None or spec.visibility_timeout_seconds > heartbeat.extend_to:
             heartbeat.set_visibility(request, heartbeat.extend_to)
 
     @signals.worker_shutting_down.connect(weak=False)

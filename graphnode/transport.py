@@ -20,24 +20,40 @@ One more, for throughput: while every prefetch slot is busy, kombu re-checks wit
 each task was followed by up to a second of idling (measured: 20-40 % of the gaps between
 tasks were 1.0 s). The channel re-checks on a short timer instead.
 
+And one for memory and latency: kombu builds a new ``boto3.Session`` and client for every
+channel, and Celery's producer pool opens up to ``broker_pool_limit`` connections (one
+channel each) in a process that sends from many threads or greenlets, as the API does.
+Each session loads its own service models: about 8 MB and 50 ms of CPU. boto3 clients are
+thread-safe, so the channels of one process share one client per service and credentials.
+
 Remote control (``inspect``, ``control``, ``status``) needs a reply queue per caller and is
-not carried; ``SqsControl`` says so in one line and points at ``graphnode status``.
+not carried; ``SqsControl`` says so in one line and points at ``graphnode status``. Flower
+lists workers from ``inspect`` answers (``/api/workers``, its worker pages): those it asks
+are answered from the records the workers keep in the bucket (``graphnode.beacon``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from typing import Any
 
 from celery.app.control import Control
 from kombu.transport.SQS import Channel as SqsChannel
 from kombu.transport.SQS import Transport as SqsTransport
 
+from graphnode.beacon import INSPECTABLE, inspect_reply
+
 logger = logging.getLogger(__name__)
 
 #: Broadcasts that readers send (a receiver's wake-up, Flower turning events on) and that
 #: need no answer: the workers send events and heartbeats without being asked.
 WORKERS_DO_IT_ANYWAY = frozenset({"heartbeat", "enable_events"})
+
+#: Celery's commands that are remote control and nothing else (Flower runs inside a
+#: command too, ``celery flower``).
+REMOTE_CONTROL_COMMANDS = frozenset({"inspect", "control", "status"})
 
 #: Celery's default event exchange.
 EVENT_EXCHANGE = "celeryev"
@@ -77,7 +93,32 @@ class _PredefinedQueues(dict[str, Any]):
 SLOT_RECHECK_SECONDS = 0.05
 
 
+#: One boto3 client per process, service, region, credentials and endpoint, shared by every
+#: channel (see the module docstring).
+_shared_clients: dict[tuple[Any, ...], Any] = {}
+_shared_clients_lock = threading.Lock()
+
+
 class Channel(SqsChannel):
+    def _new_boto_client(self, service: str, region: Any, access_key_id: Any,
+                         secret_access_key: Any, session_token: Any = None,
+                         config: Any = None) -> Any:
+        """kombu's client, shared by the channels of this process. Temporary credentials
+        (an STS session token, renewed hourly) and clients with a config of their own (the
+        short-timeout release client) are built per call as kombu does."""
+        if session_token is not None or config is not None:
+            return super()._new_boto_client(service, region, access_key_id, secret_access_key,
+                                            session_token, config)
+        key = (os.getpid(), service, region, access_key_id, secret_access_key,
+               self.endpoint_url, self.is_secure,
+               repr(sorted((self.transport_options.get("client-config") or {}).items())))
+        with _shared_clients_lock:
+            client = _shared_clients.get(key)
+            if client is None:
+                client = _shared_clients[key] = super()._new_boto_client(
+                    service, region, access_key_id, secret_access_key)
+            return client
+
     @property
     def events_queue(self) -> str | None:
         return self.transport_options.get("graphnode_events_queue")
@@ -131,14 +172,19 @@ class Transport(SqsTransport):
 
 class SqsControl(Control):
     """Remote control as far as SQS carries it: no worker listens, so a broadcast reaches
-    nobody. From the command line (``celery inspect ping``) that is one line pointing at
-    ``graphnode status``; elsewhere (Flower's periodic inspections, a receiver's wake-up
-    call; workers send events and heartbeats on their own) it is an empty answer."""
+    nobody. From Celery's remote-control commands (``celery inspect ping``) that is one
+    line pointing at ``graphnode status``. Elsewhere (Flower), the inspections that list
+    workers are answered from the workers' records; anything else (a control, a receiver's
+    wake-up call; workers send events and heartbeats on their own) reaches nobody."""
 
     def broadcast(self, command: str, *args: Any, **kwargs: Any) -> Any:
         import click
 
-        if command in WORKERS_DO_IT_ANYWAY or click.get_current_context(silent=True) is None:
+        cli = click.get_current_context(silent=True)
+        if command in WORKERS_DO_IT_ANYWAY or cli is None or (
+                cli.command.name not in REMOTE_CONTROL_COMMANDS):
+            if kwargs.get("reply") and command in INSPECTABLE:
+                return self._answer_from_records(command, kwargs.get("destination"))
             logger.debug("remote control %r not sent: not carried over SQS", command)
             return [] if kwargs.get("reply") else None
         from celery.bin.base import CeleryCommandException
@@ -146,3 +192,16 @@ class SqsControl(Control):
 
         raise CeleryCommandException(message=REMOTE_CONTROL_UNSUPPORTED,
                                      exit_code=EX_UNAVAILABLE)
+
+    def _answer_from_records(self, command: str, destination: Any) -> list[dict[str, Any]]:
+        """One reply per live worker (or per ``destination``), as Celery's replies come."""
+        from graphnode.status import live_workers
+
+        try:
+            records = live_workers(self.app.graphnode_settings)
+        except Exception as exc:  # bucket unreachable: no worker answers, as when none runs
+            logger.warning("inspect %s: worker records not read (%s)", command, exc)
+            return []
+        wanted = [destination] if isinstance(destination, str) else destination
+        return [{record["hostname"]: inspect_reply(record, command)} for record in records
+                if not wanted or record["hostname"] in wanted]

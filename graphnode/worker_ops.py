@@ -81,7 +81,11 @@ def install(app: Celery) -> None:
         if sender is None or sender.app is not app:
             return
         queues = sorted(sender.app.amqp.queues.consume_from or {})
-        beacon = WorkerBeacon(settings, sender.hostname, worker_role(settings, queues), queues)
+        controller = getattr(sender, "controller", None)
+        beacon = WorkerBeacon(settings, sender.hostname, worker_role(settings, queues), queues,
+                              concurrency=getattr(controller, "concurrency", None),
+                              registered=sorted(name for name in sender.app.tasks
+                                                if not name.startswith("celery.")))
         beacon.start()
         beacons.append(beacon)
         if settings.metrics_port:

@@ -1,7 +1,7 @@
 """A workspace's entity graph: the document graphs of one ``groupId``, merged by entity id.
 
 The GPU worker normalises entity names into ids per document (``tasks/pipeline/
-microscope.py``), so merging across documents is a union by id; it is cheap and pure, and
+microscope/names.py``), so merging across documents is a union by id; it is cheap and pure, and
 done on read so that it always reflects every document stored so far.
 """
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from graphnode.celery_app import celery_app
+from celery import shared_task
+
 from graphnode.contract import (
     Envelope,
     GraphSummaryRequest,
@@ -14,18 +15,15 @@ from graphnode.middleware import EnvelopeTask
 from tasks.context import bad_input_fails_the_job, put_outputs, read_graph, text_generator
 
 
-@celery_app.task(name=TaskType.GRAPH_SUMMARY_REQUEST.value, base=EnvelopeTask, bind=True)
+@shared_task(name=TaskType.GRAPH_SUMMARY_REQUEST.value, base=EnvelopeTask, bind=True)
 def summarize(self: EnvelopeTask, envelope: Envelope, request: GraphSummaryRequest) -> None:
-    from tasks.pipeline.summary import summarize_graph
+    from tasks.pipeline.jobs import summarize_graph as run
 
     generator = text_generator()
     graph = read_graph(request.graphKey)
-    self.progress("summarizing", 0.2, f"{len(graph.get('nodes', []))} nodes")
     with bad_input_fails_the_job():
-        summary = summarize_graph(graph, describe=generator.generate if generator else None)
-    keys = put_outputs(request.userId, envelope.taskId, {"summary": summary})
-    overview = summary["overview"]
+        output = run(graph, generator=generator, report=self.progress)
+    keys = put_outputs(request.userId, envelope.taskId, output.documents)
     self.send(TaskType.GRAPH_SUMMARY_RESULT, envelope.taskId, GraphSummaryResult(
-        userId=request.userId, status=JobStatus.COMPLETED, outputKeys=keys,
-        stats={"clusters": overview["totalClusters"], "nodes": overview["totalNodes"]},
+        userId=request.userId, status=JobStatus.COMPLETED, outputKeys=keys, stats=output.stats,
     ))

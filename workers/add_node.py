@@ -3,13 +3,14 @@ the graph changed while the nodes were being added (checked in the commit itself
 
 from __future__ import annotations
 
-from graphnode.celery_app import celery_app
+from celery import shared_task
+
 from graphnode.contract import AddNodeResult, Envelope, TaskType
 from graphnode.stores import ResultKind
 from workers.results import ResultHandler, end_job
 
 
-@celery_app.task(name=TaskType.ADD_NODE_RESULT.value, base=ResultHandler, bind=True)
+@shared_task(name=TaskType.ADD_NODE_RESULT.value, base=ResultHandler, bind=True)
 def on_nodes_added(self: ResultHandler, envelope: Envelope, result: AddNodeResult) -> None:
     end_job(envelope, result, {ResultKind.GRAPH: "graph", ResultKind.ADDED_NODES: "assignments"},
             base_graph=result.baseGraphTaskId)

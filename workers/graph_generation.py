@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from graphnode.celery_app import celery_app
+from celery import shared_task
+
 from graphnode.contract import Envelope, GraphGenerationResult, Progress, TaskType
 from graphnode.middleware import EnvelopeTask
 from graphnode.stores import ResultKind
@@ -14,7 +15,7 @@ from workers.results import ResultHandler, end_job, owned_job
 logger = logging.getLogger(__name__)
 
 
-@celery_app.task(name=TaskType.GRAPH_GENERATION_PROGRESS.value, base=EnvelopeTask, bind=True)
+@shared_task(name=TaskType.GRAPH_GENERATION_PROGRESS.value, base=EnvelopeTask, bind=True)
 def on_progress(self: EnvelopeTask, envelope: Envelope, progress: Progress) -> None:
     if owned_job(envelope, progress.userId) is None:
         return
@@ -35,6 +36,6 @@ def on_progress(self: EnvelopeTask, envelope: Envelope, progress: Progress) -> N
         logger.warning("progress event of %s not published: %s", envelope.taskId, exc)
 
 
-@celery_app.task(name=TaskType.GRAPH_GENERATION_RESULT.value, base=ResultHandler, bind=True)
+@shared_task(name=TaskType.GRAPH_GENERATION_RESULT.value, base=ResultHandler, bind=True)
 def on_result(self: ResultHandler, envelope: Envelope, result: GraphGenerationResult) -> None:
     end_job(envelope, result, {ResultKind.GRAPH: "graph"})

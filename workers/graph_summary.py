@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from graphnode.celery_app import celery_app
+from celery import shared_task
+
 from graphnode.contract import Envelope, GraphSummaryResult, TaskType
 from graphnode.stores import ResultKind
 from workers.results import ResultHandler, end_job
 
 
-@celery_app.task(name=TaskType.GRAPH_SUMMARY_RESULT.value, base=ResultHandler, bind=True)
+@shared_task(name=TaskType.GRAPH_SUMMARY_RESULT.value, base=ResultHandler, bind=True)
 def on_summary(self: ResultHandler, envelope: Envelope, result: GraphSummaryResult) -> None:
     end_job(envelope, result, {ResultKind.SUMMARY: "summary"})

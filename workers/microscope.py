@@ -3,12 +3,13 @@ workspace is announced once all its documents have ended (``workers.results.afte
 
 from __future__ import annotations
 
-from graphnode.celery_app import celery_app
+from celery import shared_task
+
 from graphnode.contract import Envelope, MicroscopeIngestResult, TaskType
 from graphnode.stores import ResultKind
 from workers.results import ResultHandler, end_job
 
 
-@celery_app.task(name=TaskType.MICROSCOPE_INGEST_RESULT.value, base=ResultHandler, bind=True)
+@shared_task(name=TaskType.MICROSCOPE_INGEST_RESULT.value, base=ResultHandler, bind=True)
 def on_document(self: ResultHandler, envelope: Envelope, result: MicroscopeIngestResult) -> None:
     end_job(envelope, result, {ResultKind.DOCUMENT_GRAPH: "graph"}, scope=result.groupId)

@@ -1,7 +1,10 @@
 """What every result handler does: end the job once by taskId, then announce it.
 
-A handler reads the result's documents from S3 and commits them with the job's final state
-and its event in one store transaction (``Store.commit``). What follows the commit is
+A handler reads the result's documents from S3, checks each against its model
+(``graphnode.graph_model``), and commits them with the job's final state and its event in one
+store transaction (``Store.commit``). A document that does not follow its model (a GPU worker
+of another version) is not stored: the handler fails, and on the last receive the job ends
+FAILED, revivable by a DLQ redrive once the versions agree. What follows the commit is
 idempotent and runs on every delivery, so a crash right after the commit is finished by
 the redelivered message: superseded graph copies are marked for expiry, and the outbox is
 published (``workers.outbox``), deduplicated in Redis, so an event goes out once.
@@ -13,6 +16,7 @@ import logging
 from typing import Any
 
 from graphnode.contract import Envelope, FailureKind, JobStatus, TaskType, parse_envelope
+from graphnode.graph_model import DOCUMENT_MODELS, check_document
 from graphnode.lifecycle import may_end, workspace_event
 from graphnode.middleware import EnvelopeTask
 from graphnode.payloads import graph_key
@@ -78,6 +82,8 @@ def end_job(envelope: Envelope, result: Any, outputs: dict[ResultKind, str],
             output_keys = keep_graph_outputs(result.userId, envelope.taskId, output_keys)
         documents = {kind: ctx.payloads.get_json(output_keys[name])
                      for kind, name in outputs.items()}
+        for kind, document in documents.items():
+            check_document(DOCUMENT_MODELS[kind.value], document, f"{kind.value} of {job.taskId}")
     committed = ctx.store.commit(Outcome(
         taskId=envelope.taskId, status=result.status, outputKeys=output_keys,
         stats=result.stats, error=result.error, failure=result.failure, results=documents,

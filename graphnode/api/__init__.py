@@ -7,7 +7,7 @@ and never imports ``tasks/``, so the API process never loads torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from flask import Flask, current_app
@@ -15,6 +15,9 @@ from flask import Flask, current_app
 from graphnode.payloads import PayloadStore
 from graphnode.settings import ApiSettings, refuse_public_jwt_secret
 from graphnode.stores import Store, open_store
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 
 @dataclass
@@ -29,6 +32,19 @@ class Services:
 
 def services() -> Services:
     return current_app.extensions["graphnode"]
+
+
+def celery_init_app(app: Flask, settings: ApiSettings) -> Celery:
+    """The API's Celery app, as in Flask's Celery pattern: built with the app from the same
+    settings, default for the process, kept in ``app.extensions["celery"]``. It only sends
+    (tasks by name; they run in the workers, never here), so it needs neither Flask's app
+    context in tasks nor the worker's wiring."""
+    from graphnode.celery_app import create_celery_app
+
+    celery_app = create_celery_app(settings, worker=False)
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
 
 
 def create_app(settings: ApiSettings | None = None, store: Store | None = None) -> Flask:
@@ -66,6 +82,7 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
         redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5,
                                    socket_connect_timeout=2),
     )
+    celery_init_app(app, settings)
     errors.register(app)
     app.register_blueprint(graphs.blueprint)
     app.register_blueprint(jobs.blueprint)

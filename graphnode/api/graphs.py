@@ -24,8 +24,8 @@ from graphnode.api.schemas import (
     Summary,
 )
 from graphnode.api.uploads import uploaded_export
-from graphnode.contract import GraphGenerationRequest, TaskType
-from graphnode.stores import ResultKind, StoredResult
+from graphnode.contract import GraphGenerationRequest, JobStatus, TaskType
+from graphnode.stores import Job, ResultKind
 
 blueprint = Blueprint("graphs", __name__, url_prefix="/v1/graphs")
 
@@ -100,16 +100,16 @@ def generate() -> ResponseReturnValue:
     return accept_job(user_id, TaskType.GRAPH_GENERATION_REQUEST, fields, document=items)
 
 
-def _current_graph(user_id: str) -> tuple[StoredResult, dict[str, str]]:
-    """The caller's current graph and the S3 keys its job wrote: the graph of a COMPLETED
-    job, committed together with its outputs (``Store.commit``)."""
+def _current_graph_job(user_id: str) -> Job:
+    """The job of the caller's current graph: COMPLETED, with the S3 keys it wrote, committed
+    together with its graph (``Store.commit``). The graph itself is not read: it can be
+    megabytes, and a summary or add-node request needs only its keys."""
     svc = services()
     task_id = svc.store.current_graph(user_id)
-    stored = svc.store.get_result(task_id, ResultKind.GRAPH) if task_id else None
     job = svc.store.get_job(task_id) if task_id else None
-    if stored is None or job is None:
+    if job is None or job.status != JobStatus.COMPLETED:
         raise ApiError(404, "not_found", "no graph yet: POST /v1/graphs/generate first")
-    return stored, job.outputKeys
+    return job
 
 
 @blueprint.get("/me")
@@ -117,7 +117,10 @@ def _current_graph(user_id: str) -> tuple[StoredResult, dict[str, str]]:
                       {200: ("The graph", Graph), 404: ("No graph yet", None)},
                       tags=("graphs",)))
 def my_graph() -> dict[str, Any]:
-    stored, _ = _current_graph(current_user())
+    job = _current_graph_job(current_user())
+    stored = services().store.get_result(job.taskId, ResultKind.GRAPH)
+    if stored is None:
+        raise ApiError(404, "not_found", "no graph yet: POST /v1/graphs/generate first")
     return {"taskId": stored.taskId, "createdAt": stored.createdAt.isoformat(), **stored.document}
 
 
@@ -128,10 +131,10 @@ def my_graph() -> dict[str, Any]:
 def add_nodes() -> ResponseReturnValue:
     """Add conversations or notes to the current graph without rebuilding it."""
     user_id = current_user()
-    graph, keys = _current_graph(user_id)
+    graph = _current_graph_job(user_id)
     items, _ = _read_items()
     check_export(items)
-    fields = {"graphKey": keys["graph"], "featuresKey": keys["features"],
+    fields = {"graphKey": graph.outputKeys["graph"], "featuresKey": graph.outputKeys["features"],
               "baseGraphTaskId": graph.taskId}
     return accept_job(user_id, TaskType.ADD_NODE_REQUEST, fields, document=items)
 
@@ -142,8 +145,9 @@ def add_nodes() -> ResponseReturnValue:
 def request_summary() -> ResponseReturnValue:
     """Summarise the current graph; its input is the graph already in S3."""
     user_id = current_user()
-    _, keys = _current_graph(user_id)
-    return accept_job(user_id, TaskType.GRAPH_SUMMARY_REQUEST, {"graphKey": keys["graph"]})
+    graph = _current_graph_job(user_id)
+    return accept_job(user_id, TaskType.GRAPH_SUMMARY_REQUEST,
+                      {"graphKey": graph.outputKeys["graph"]})
 
 
 @blueprint.get("/me/summary")

@@ -9,6 +9,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from graphnode.contract import BUNDLE_KEYS, TASK_ID_PATTERN, FailureKind, JobStatus, TaskType
+from graphnode.graph_model import (
+    Assignments,
+    DocumentGraph,
+    GraphDocument,
+    SummaryDocument,
+    WorkspaceGraph,
+)
 
 
 class _Body(BaseModel):
@@ -58,45 +65,23 @@ class JobView(_Body):
 
 
 class JobResult(_Body):
+    """What a completed job produced. Built from the stored document as it is: it was
+    checked against its model (``graphnode.graph_model``) when the result was committed."""
+
     taskId: str
     kind: str = Field(description="graph, summary, added-nodes or document-graph")
-    result: Any
+    result: GraphDocument | SummaryDocument | Assignments | DocumentGraph
 
 
-class GraphNode(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    clusterId: str | None = None
-    clusterName: str | None = None
-    keywords: list[Any] = Field(default_factory=list)
-
-
-class GraphEdge(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    source: str
-    target: str
-    weight: float | None = None
-    confidence: str | float | None = None
-
-
-class Graph(BaseModel):
+class Graph(GraphDocument):
     """The caller's current graph: nodes, edges, subclusters, ``metadata.clusters``."""
-
-    model_config = ConfigDict(extra="allow")
 
     taskId: str
     createdAt: datetime
-    nodes: list[GraphNode]
-    edges: list[GraphEdge]
-    metadata: dict[str, Any]
 
 
-class Summary(BaseModel):
+class Summary(SummaryDocument):
     """The latest summary: overview, cluster insights, patterns, recommendations."""
-
-    model_config = ConfigDict(extra="allow")
 
     taskId: str
     createdAt: datetime
@@ -106,7 +91,7 @@ class Workspace(_Body):
     groupId: str
     complete: bool = Field(description="Every document's job has ended.")
     documents: list[JobView]
-    graph: dict[str, Any] = Field(description="Entities and relations merged over documents.")
+    graph: WorkspaceGraph = Field(description="Entities and relations merged over documents.")
 
 
 class UploadRequest(_Body):

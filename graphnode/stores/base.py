@@ -22,7 +22,10 @@ from graphnode.lifecycle import OutboxEvent, final_event, may_end
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, to the millisecond: the precision MongoDB keeps, so every adapter stores and
+    compares the same instants."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -104,9 +107,10 @@ def resolve(job: Job, outcome: Outcome, current: Job | None) -> Outcome | None:
             error=f"the graph changed while nodes were added (now {current_id}, was "
                   f"{outcome.baseGraphTaskId}); add them again",
         )
-    if current is not None and as_utc(current.createdAt) > as_utc(job.createdAt):
-        # A late result (a redrive) of a job older than the current graph completes its
-        # job but does not take the place of the newer graph.
+    if current is not None and as_utc(current.createdAt) >= as_utc(job.createdAt):
+        # A late result (a redrive) of a job not newer than the current graph completes
+        # its job but does not take the place of that graph. Jobs created in the same
+        # millisecond: the first to complete stays current.
         return outcome.model_copy(update={"becomesCurrentGraph": False})
     return outcome
 

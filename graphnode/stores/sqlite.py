@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -59,13 +61,20 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at) WHERE sent_at I
 
 
 class SQLiteStore(Store):
-    """One short-lived connection per operation: safe across threads, greenlets and processes."""
+    """One connection per thread and process, one transaction per operation: safe across
+    threads, greenlets (whose store calls run in the hub's thread pool) and processes.
+
+    Kept open rather than opened per operation: opening costs about half a millisecond
+    (the schema is read again), and closing the last connection of a WAL database
+    checkpoints it, which then happened all the time under concurrent requests.
+    """
 
     def __init__(self, path: str | Path, busy_timeout: float = 30.0) -> None:
         """``busy_timeout``: seconds a write waits for another writer before it raises
         ``sqlite3.OperationalError`` (database is locked)."""
         self.path = str(path)
         self.busy_timeout = busy_timeout
+        self._held = threading.local()
         # WAL: the API reads while the result worker writes, from another process.
         setup = sqlite3.connect(self.path, timeout=busy_timeout)
         try:
@@ -74,21 +83,36 @@ class SQLiteStore(Store):
         finally:
             setup.close()
 
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection in this process. A forked child opens its own and
+        leaves those it inherited untouched: SQLite forbids using or closing them there."""
+        by_process: dict[int, sqlite3.Connection] | None = getattr(self._held, "by_process",
+                                                                   None)
+        if by_process is None:
+            by_process = self._held.by_process = {}
+        db = by_process.get(os.getpid())
+        if db is None:
+            db = by_process[os.getpid()] = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None)
+        return db
+
     @contextmanager
     def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         """One transaction: IMMEDIATE for writes (read-check-write without a lost update),
         deferred for reads, which then never wait on a writer (WAL)."""
-        db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
-            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        finally:
-            db.close()
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:  # a connection that cannot roll back is not reused
+                    self._held.by_process.pop(os.getpid(), None)
+                    db.close()
+            raise
 
     def create_job(self, job: Job) -> None:
         try:

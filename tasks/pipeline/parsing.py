@@ -258,7 +258,8 @@ _AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^<>\s]*>", re.IGNORECASE)
 _PAREN_URL = re.compile(
     r"\((?:https?://|ftp://|www\.)[^\s()]*(?:\([^\s()]*\)[^\s()]*)*\)", re.IGNORECASE
 )
-#: Where a URL starts; ``_URL`` and microscope.py's masking pattern both begin with it.
+#: Where a URL starts; ``_URL`` and the microscope's masking pattern (``key_phrases``) both
+#: begin with it.
 _URL_START = r"\b(?:https?://|ftp://|www\.)"
 _URL = re.compile(_URL_START + r"[^\s<>\"]+", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")

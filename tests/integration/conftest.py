@@ -69,7 +69,7 @@ def celery_sender(stack):
     """A Celery app of the test process, to put raw messages on the stack's queues."""
     from graphnode.celery_app import create_celery_app
 
-    return create_celery_app(stack_settings(stack))
+    return create_celery_app(stack_settings(stack), worker=False)
 
 
 def client_for(stack, api_settings, user_id):

@@ -217,9 +217,9 @@ def test_a_poison_request_is_received_five_times_then_dead_lettered(faults, reco
     faults.store.create_job(
         Job(taskId=task_id, userId=user, taskType=TaskType.GRAPH_GENERATION_REQUEST,
             inputKey=key))
-    send_message(create_celery_app(faults.settings), TaskType.GRAPH_GENERATION_REQUEST,
-                 task_id, GraphGenerationRequest(userId=user, inputKey=key,
-                                                 inputSha256=sha256_hex(data)))
+    sender = create_celery_app(faults.settings, worker=False)
+    send_message(sender, TaskType.GRAPH_GENERATION_REQUEST, task_id,
+                 GraphGenerationRequest(userId=user, inputKey=key, inputSha256=sha256_hex(data)))
     sent_at = time.monotonic()
     failed = events.wait_for("failed", task_id, timeout=180)
     failed_after = time.monotonic() - sent_at

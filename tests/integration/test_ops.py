@@ -125,6 +125,23 @@ def test_flower_lists_both_workers_and_a_jobs_tasks(stack, api_settings):
     assert any(t["name"] == "GRAPH_GENERATION_PROGRESS" for t in tasks.values())
     alive = requests.get(f"{flower}/api/workers", params={"status": "true"}, timeout=10).json()
     assert sorted(name.split("-")[1] for name, up in alive.items() if up) == ["req", "res"]
+    # Flower's worker list comes from inspections (at its start, on a refresh or a worker
+    # page), which the workers' records answer; the plain list then shows the last one.
+    def counted_the_request():  # a record is rewritten every 15 s
+        refreshed = requests.get(f"{flower}/api/workers", params={"refresh": "true"},
+                                 timeout=30).json()
+        stats = refreshed.get(request["worker"], {}).get("stats", {})
+        return refreshed if stats.get("total", {}).get("GRAPH_GENERATION_REQUEST") else None
+
+    refreshed = wait_for(counted_the_request, 45, "the request worker's record to count it",
+                         interval=2)
+    listed = requests.get(f"{flower}/api/workers", timeout=10).json()
+    assert sorted(listed) == sorted(refreshed) == sorted(alive)
+    queues = {name.split("-")[1]: [q["name"] for q in info["active_queues"]]
+              for name, info in listed.items()}
+    assert queues == {"req": [stack.env["GRAPHNODE_REQUEST_QUEUE"]],
+                      "res": [stack.env["GRAPHNODE_RESULT_QUEUE"]]}
+    assert "GRAPH_GENERATION_RESULT" in listed[tasks[f"{task_id}-result"]["worker"]]["registered"]
 
 
 def test_remote_control_says_where_to_look_in_one_line(stack):

@@ -188,6 +188,19 @@ def test_summary_request_points_at_the_current_graph(client, settings, sent, app
     assert client.get("/v1/graphs/me/summary", headers=auth(settings)).status_code == 404
 
 
+def test_summary_and_add_nodes_never_read_the_graph_itself(client, settings, sent, app,
+                                                            monkeypatch):
+    """A graph can be megabytes: a request against it needs only its job's keys."""
+    _graph_job(app)
+    store = app.extensions["graphnode"].store
+    monkeypatch.setattr(store, "get_result",
+                        lambda *a, **k: pytest.fail("the graph was read to accept a job"))
+    assert client.post("/v1/graphs/me/summary", headers=auth(settings)).status_code == 202
+    notes = {"source_nodes": [{"id": "n1", "title": "t", "sections": []}]}
+    assert client.post("/v1/graphs/me/nodes", json=notes,
+                       headers=auth(settings)).status_code == 202
+
+
 def test_add_nodes_sends_the_graph_and_features_keys(client, settings, sent, app):
     _graph_job(app)
     notes = {"source_nodes": [{"id": "n1", "title": "t", "sections": []}]}

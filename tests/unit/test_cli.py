@@ -22,8 +22,19 @@ def test_bad_user_id_is_a_usage_error():
 
 
 def test_schema_prints_every_task_type():
-    result = CliRunner().invoke(main, ["schema"])
+    result = CliRunner().invoke(main, ["schema", "messages"])
     assert result.exit_code == 0 and "GRAPH_GENERATION_REQUEST" in json.loads(result.output)
+
+
+def test_schema_prints_the_graph_documents_and_by_default_the_messages_too():
+    from graphnode.graph_model import GraphDocument
+
+    graph = json.loads(CliRunner().invoke(main, ["schema", "graph"]).output)
+    assert graph["GraphDocument"] == GraphDocument.model_json_schema()
+    assert {"SummaryDocument", "Assignments", "DocumentGraph"} <= set(graph)
+    both = json.loads(CliRunner().invoke(main, ["schema"]).output)
+    assert both["graph"] == graph and "Envelope" in both["messages"]
+    assert CliRunner().invoke(main, ["schema", "nodes"]).exit_code == 2
 
 
 def test_demo_refuses_a_file_that_is_not_json(tmp_path):

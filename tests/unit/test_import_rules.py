@@ -59,3 +59,17 @@ def test_the_result_worker_loads_no_request_task_and_no_numpy(tmp_path):
         "assert 'GRAPH_GENERATION_REQUEST' not in graphnode.celery.tasks\n"
     )
     assert "tasks" not in loaded and "numpy" not in loaded, loaded & {"tasks", "numpy"}
+
+
+def test_the_top_level_tasks_and_workers_are_ours_alone():
+    """The layout's generic names: no other installed distribution claims them, and the
+    packages imported under them are the ones installed beside graphnode."""
+    import importlib
+    from importlib.metadata import packages_distributions
+    from pathlib import Path
+
+    owners = packages_distributions()
+    home = Path(importlib.import_module("graphnode").__file__).resolve().parents[1]
+    for name in ("graphnode", "tasks", "workers"):
+        assert set(owners.get(name, [])) == {"graphnode"}, (name, owners.get(name))
+        assert Path(importlib.import_module(name).__file__).resolve().parents[1] == home, name

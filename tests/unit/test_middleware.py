@@ -120,3 +120,23 @@ def test_celery_ids_name_the_job():
     assert celery_task_id(TaskType.ADD_NODE_RESULT, "t1") == "t1-result"
     first, second = (celery_task_id(TaskType.GRAPH_GENERATION_PROGRESS, "t1") for _ in "ab")
     assert first.startswith("t1-progress-") and first != second
+
+
+@pytest.mark.parametrize(("queue", "touched"), [("graph-req", True), ("graph-res", False)])
+def test_a_received_message_is_touched_only_where_the_queue_hides_it_longer(
+        monkeypatch, queue, touched):
+    """graph-req hides a message 300 s, so a worker dead before its first beat would leave
+    it hidden that long: the receive sets the heartbeat's window. graph-res hides it 60 s,
+    the window itself, which SQS started at the receive: no call."""
+    from celery import signals
+
+    from graphnode.celery_app import celery_app
+
+    heartbeat = celery_app.graphnode_heartbeat
+    assert heartbeat.extend_to == 60
+    calls = []
+    monkeypatch.setattr(heartbeat, "set_visibility",
+                        lambda request, timeout: calls.append(timeout) or True)
+    request = SimpleNamespace(id="t1", delivery_info={"routing_key": queue})
+    signals.task_received.send(sender=None, request=request)
+    assert calls == ([heartbeat.extend_to] if touched else [])

@@ -248,3 +248,30 @@ def test_job_counts_by_type_and_state_and_the_oldest_pending(store):
         "GRAPH_SUMMARY_REQUEST": {"PENDING": 1},
     }
     assert counts.oldest_pending_at == store.get_job("c").createdAt
+
+
+def test_sqlite_keeps_one_connection_per_thread_and_a_forked_child_opens_its_own(
+        sqlite_adapter):
+    import threading
+
+    def job(task_id: str) -> Job:
+        return Job(taskId=task_id, userId="alice", taskType=TaskType.GRAPH_SUMMARY_REQUEST)
+
+    sqlite_adapter.create_job(job("parent"))
+    here = sqlite_adapter._connection()
+    assert sqlite_adapter._connection() is here
+    elsewhere = []
+    thread = threading.Thread(target=lambda: elsewhere.append(sqlite_adapter._connection()))
+    thread.start()
+    thread.join()
+    assert elsewhere[0] is not here
+    child = os.fork()
+    if child == 0:  # never use the inherited connection: write through one of the child's
+        try:
+            sqlite_adapter.create_job(job("child"))
+            os._exit(0 if sqlite_adapter._connection() is not here else 1)
+        except BaseException:
+            os._exit(2)
+    assert os.waitpid(child, 0)[1] == 0
+    assert sqlite_adapter.get_job("child") is not None
+    assert sqlite_adapter._connection() is here

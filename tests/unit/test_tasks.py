@@ -1,11 +1,10 @@
-"""Task-level glue of the GPU worker that needs no queue: LLM labels and stored features."""
+"""Job glue of the GPU worker that needs no queue: LLM labels and stored features."""
 
 import numpy as np
 import pytest
 
-from graphnode.middleware import JobFailed
-from tasks.add_node import embeddings_in_node_order
-from tasks.graph_generation import apply_llm_labels
+from tasks.pipeline.errors import InputError
+from tasks.pipeline.jobs import apply_llm_labels, embeddings_in_node_order
 
 
 class CannedGenerator:
@@ -50,5 +49,5 @@ def test_stored_embeddings_follow_the_graph_node_order():
     features = {"nodes": [{"id": "a", "embedding": [1.0, 0.0]},
                           {"id": "b", "embedding": [0.0, 1.0]}]}
     assert np.array_equal(embeddings_in_node_order(g, features), [[0.0, 1.0], [1.0, 0.0]])
-    with pytest.raises(JobFailed, match="lack embeddings"):
+    with pytest.raises(InputError, match="lack embeddings"):
         embeddings_in_node_order({"nodes": [{"id": "c"}]}, features)

@@ -16,8 +16,10 @@ from graphnode.contract import (
     make_envelope,
     parse_envelope,
 )
+from graphnode.graph_model import GraphDataError
 from graphnode.stores import Job, ResultKind
 from graphnode.stores.sqlite import SQLiteStore
+from tests.unit import graph_documents
 
 
 @dataclass
@@ -65,7 +67,8 @@ class FakeContext:
 @pytest.fixture
 def ctx(tmp_path, monkeypatch):
     context = FakeContext(SQLiteStore(tmp_path / "s.db"), FakePayloads({
-        "g": {"nodes": [1]}, "f": {"nodes": []}, "a": [{"nodeId": "n"}], "d": {"entities": []},
+        "g": graph_documents.graph(), "f": {"nodes": []}, "a": graph_documents.assignments(),
+        "d": graph_documents.document_graph(),
     }), FakeEvents())
     for module in ("workers.results", "workers.graph_generation"):
         monkeypatch.setattr(f"{module}.result_context", lambda: context)
@@ -92,7 +95,7 @@ def test_graph_result_is_stored_once_and_announced_once(ctx):
     deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)
     assert ctx.store.get_job("t1").model_dump() == before
     assert [e[1] for e in ctx.events.published] == ["completed"]
-    assert ctx.store.latest_result("alice", ResultKind.GRAPH).document == {"nodes": [1]}
+    assert ctx.store.latest_result("alice", ResultKind.GRAPH).document == graph_documents.graph()
 
 
 def test_a_new_graph_is_kept_and_the_copies_it_replaces_expire_after_its_commit(ctx):
@@ -175,7 +178,25 @@ def test_added_nodes_store_the_graph_and_assignments_before_completing(ctx):
     deliver(on_nodes_added, TaskType.ADD_NODE_RESULT, "add1", result)
     assert ctx.store.get_job("add1").status == JobStatus.COMPLETED
     assert ctx.store.current_graph("alice") == "add1"
-    assert ctx.store.get_result("add1", ResultKind.ADDED_NODES).document == [{"nodeId": "n"}]
+    assert (ctx.store.get_result("add1", ResultKind.ADDED_NODES).document
+            == graph_documents.assignments())
+
+
+def test_a_graph_that_does_not_follow_the_model_is_not_stored(ctx):
+    """A GPU worker of another version: the handler fails (SQS retries, then the DLQ),
+    nothing is committed and the job stays open for a redrive."""
+    from workers.graph_generation import on_result
+
+    dangling = graph_documents.graph()
+    dangling["edges"][0]["target"] = "gone"
+    ctx.payloads.objects["bad"] = dangling
+    job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
+    result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
+                                   outputKeys={"graph": "bad", "features": "f"})
+    with pytest.raises(GraphDataError, match=r"graph of t1 .* names an unknown node"):
+        deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)
+    assert ctx.store.get_job("t1").status == JobStatus.PENDING
+    assert ctx.store.current_graph("alice") is None and ctx.events.published == []
 
 
 def test_workspace_completion_is_announced_once(ctx):

@@ -33,16 +33,16 @@ def test_a_docx_whose_text_passes_the_limit_fails_while_it_is_read(tmp_path, mon
     raw = expanding_docx(tmp_path, 3000)  # ~3 M characters
     assert len(raw) < 100_000
     seen = []
-    from tasks.pipeline import sources
+    from tasks.pipeline.sources import documents
 
-    blocks = sources._docx_blocks
+    blocks = documents._docx_blocks
 
     def counted(document):
         for block in blocks(document):
             seen.append(block)
             yield block
 
-    monkeypatch.setattr(sources, "_docx_blocks", counted)
+    monkeypatch.setattr(documents, "_docx_blocks", counted)
     with pytest.raises(InputError, match=r"bomb\.docx: .*limit of 100,000 characters "
                                          r"\(GRAPHNODE_MAX_DOCUMENT_CHARS\)"):
         extract_document_text(raw, "bomb.docx", max_chars=100_000)

@@ -5,24 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tasks.pipeline.keywords import (
+from tasks.pipeline.keywords.ctfidf import (
     FALLBACK_NAME,
-    KOREAN_STOP_WORDS,
-    MMR_CANDIDATES,
-    TOKEN_PATTERN,
-    _candidates,
     cluster_keywords,
     cluster_name,
     ctfidf,
+    specificity,
+)
+from tasks.pipeline.keywords.mmr import (
+    MMR_CANDIDATES,
+    _candidates,
     embedding_mmr,
     mmr_select,
     node_keywords,
-    specificity,
-    stop_words,
     term_similarity,
-    tokenize,
 )
-from tasks.pipeline.korean import korean_stem
+from tasks.pipeline.keywords.tokens import TOKEN_PATTERN, stop_words, tokenize
+from tasks.pipeline.korean import KOREAN_STOP_WORDS, korean_stem
 
 TOY = [
     "My sourdough starter smells sour. How often should I feed the sourdough starter flour?",

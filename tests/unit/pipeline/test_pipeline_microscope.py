@@ -9,17 +9,11 @@ import unicodedata
 import pytest
 
 from tasks.pipeline.errors import InputError
-from tasks.pipeline.microscope import (
-    EVIDENCE_CHARS,
-    Chunk,
-    chunk_document,
-    extract_graph,
-    extraction_prompt,
-    normalise_entity_name,
-    parse_extraction,
-    phrase_mentions,
-    trim,
-)
+from tasks.pipeline.microscope import Chunk, chunk_document, extract_graph
+from tasks.pipeline.microscope.assembly import EVIDENCE_CHARS, trim
+from tasks.pipeline.microscope.key_phrases import phrase_mentions
+from tasks.pipeline.microscope.llm_extraction import extraction_prompt, parse_extraction
+from tasks.pipeline.microscope.names import normalise_entity_name
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

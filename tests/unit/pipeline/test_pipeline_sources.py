@@ -9,16 +9,10 @@ from pathlib import Path
 import pytest
 
 from tasks.pipeline.errors import InputError
-from tasks.pipeline.parsing import SourceItem
-from tasks.pipeline.sources import (
-    extract_document_text,
-    parse_document,
-    parse_input,
-    parse_messages,
-    parse_notes,
-    parse_text_document,
-    unique_ids,
-)
+from tasks.pipeline.parsing import SourceItem, unique_ids
+from tasks.pipeline.sources import extract_document_text, parse_input
+from tasks.pipeline.sources.chat import parse_messages, parse_notes
+from tasks.pipeline.sources.documents import parse_document, parse_text_document
 
 # --- builders -------------------------------------------------------------------------------
 
@@ -446,6 +440,6 @@ def test_unique_ids_suffixes_repeats():
 
 def test_the_api_accepts_exactly_the_document_types_the_parsers_read():
     from graphnode.contract import DOCUMENT_EXTENSIONS
-    from tasks.pipeline.sources import DOCUMENT_TYPES
+    from tasks.pipeline.sources.documents import DOCUMENT_TYPES
 
     assert set(DOCUMENT_TYPES) == DOCUMENT_EXTENSIONS

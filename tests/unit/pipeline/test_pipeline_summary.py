@@ -10,12 +10,12 @@ import pytest
 
 from tasks.pipeline.graph import build_graph
 from tasks.pipeline.parsing import SourceItem
-from tasks.pipeline.summary import (
+from tasks.pipeline.summary import summarize_graph
+from tasks.pipeline.summary.statistics import (
     bridge_keywords,
     density,
     most_active_month,
     parse_time,
-    summarize_graph,
     trend,
 )
 
