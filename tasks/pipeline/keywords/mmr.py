@@ -7,6 +7,7 @@ KeyBERT-style, by embedding similarity (``embedding_mmr``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ MMR_LAMBDA = 0.7
 MMR_CANDIDATES = 20
 
 
+@functools.lru_cache(maxsize=65536)
 def _words(term: str) -> frozenset[str]:
     """A term's words with a naive plural stripped, for overlap tests ("starters" ~ "starter")."""
     return frozenset(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in term.lower().split())
@@ -53,19 +55,16 @@ def greedy_mmr(
     relevance_weight, redundancy_weight = weights
     chosen: list[int] = []
     remaining = list(range(len(relevance)))
+    # Running max redundancy to the chosen, updated once per pick (not recomputed per step).
+    penalty = dict.fromkeys(remaining, 0.0)
     while remaining and len(chosen) < top_n:
-        best, best_score = -1, -np.inf
-        for i in remaining:
-            if any(excluded(i, j) for j in chosen):
-                continue
-            penalty = max((redundancy(i, j) for j in chosen), default=0.0)
-            score = relevance_weight * relevance[i] - redundancy_weight * penalty
-            if score > best_score:
-                best, best_score = i, score
-        if best < 0:
-            break
+        best = max(remaining, key=lambda i: (
+            relevance_weight * relevance[i] - redundancy_weight * penalty[i], -i))
         chosen.append(best)
-        remaining.remove(best)
+        remaining = [i for i in remaining if i != best and not excluded(i, best)]
+        if redundancy_weight:
+            for i in remaining:
+                penalty[i] = max(penalty[i], redundancy(i, best))
     return chosen
 
 
@@ -179,6 +178,7 @@ def node_keywords(
     embeddings: np.ndarray | None = None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
     diversity: float = 0.5,
+    readable: Sequence[bool] | None = None,
 ) -> list[list[str]]:
     """Per-document keywords: 1-3 grams from the document's best TF-IDF terms.
 
@@ -186,7 +186,9 @@ def node_keywords(
     ``Embedder.encode``), the candidates are embedded once (deduplicated across documents) and
     chosen by ``embedding_mmr`` against the document's own vector, ``diversity`` in [0, 1].
     Otherwise they are taken in TF-IDF order, skipping any contained in an already chosen
-    term ("sourdough starter" after "sourdough").
+    term ("sourdough starter" after "sourdough"). ``readable`` (per text) marks the documents
+    the model can read: the others take TF-IDF order too, and their terms are not embedded (an
+    English model makes noise of Korean terms, at ten tokens per word).
     """
     if not 0.0 <= diversity <= 1.0:
         raise ValueError(f"diversity must be in [0, 1], got {diversity}")
@@ -194,15 +196,17 @@ def node_keywords(
         return []
     per_doc = _candidates(texts, max(top_n * 4, MMR_CANDIDATES))
     if embeddings is None or embed is None:
-        return [mmr_select(terms, scores, top_n, lam=1.0) for terms, scores in per_doc]
+        return [mmr_select(doc_terms, scores, top_n, lam=1.0) for doc_terms, scores in per_doc]
     doc_vectors = np.asarray(embeddings, dtype=np.float64)
     if doc_vectors.ndim != 2 or len(doc_vectors) != len(texts):
         raise ValueError(
             f"embeddings of shape {doc_vectors.shape} do not match {len(texts)} texts"
         )
-    terms = sorted({t for doc_terms, _ in per_doc for t in doc_terms})
+    use_model = [True] * len(texts) if readable is None else [bool(r) for r in readable]
+    terms = sorted({t for (doc_terms, _), ok in zip(per_doc, use_model, strict=True) if ok
+                    for t in doc_terms})
     if not terms:
-        return [[] for _ in texts]
+        return [mmr_select(doc_terms, scores, top_n, lam=1.0) for doc_terms, scores in per_doc]
     term_vectors = np.asarray(embed(terms), dtype=np.float64)
     if term_vectors.shape != (len(terms), doc_vectors.shape[1]):
         raise ValueError(
@@ -215,7 +219,7 @@ def node_keywords(
             doc_terms, term_vectors[[index[t] for t in doc_terms]], doc_vectors[row], top_n,
             diversity,
         )
-        if doc_terms
-        else []
-        for row, (doc_terms, _) in enumerate(per_doc)
+        if use_model[row]
+        else mmr_select(doc_terms, scores, top_n, lam=1.0)
+        for row, (doc_terms, scores) in enumerate(per_doc)
     ]
