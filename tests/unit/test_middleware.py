@@ -130,9 +130,9 @@ def test_a_received_message_is_touched_only_where_the_queue_hides_it_longer(
     the window itself, which SQS started at the receive: no call."""
     from celery import signals
 
-    from graphnode.celery_app import celery_app
+    import graphnode
 
-    heartbeat = celery_app.graphnode_heartbeat
+    heartbeat = graphnode.celery.graphnode_heartbeat  # the app a worker process builds
     assert heartbeat.extend_to == 60
     calls = []
     monkeypatch.setattr(heartbeat, "set_visibility",
