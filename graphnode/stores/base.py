@@ -9,9 +9,10 @@ the event that announces it (the outbox) are written together or not at all.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -20,12 +21,21 @@ from pydantic import BaseModel, Field
 from graphnode.contract import FailureKind, JobStatus, TaskType
 from graphnode.lifecycle import OutboxEvent, final_event, may_end
 
+_last_now = datetime.min.replace(tzinfo=UTC)
+_last_now_lock = threading.Lock()
+
 
 def utcnow() -> datetime:
-    """Now, to the millisecond: the precision MongoDB keeps, so every adapter stores and
-    compares the same instants."""
+    """Now, to the millisecond (the precision MongoDB keeps, so every adapter stores and
+    compares the same instants), and later than any earlier call in this process: which
+    of two jobs came first decides which graph stays current, so one process never gives
+    two jobs the same instant. Two processes can, for jobs that were in fact concurrent."""
+    global _last_now
     now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    with _last_now_lock:
+        _last_now = max(now, _last_now + timedelta(milliseconds=1))
+        return _last_now
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -110,7 +120,7 @@ def resolve(job: Job, outcome: Outcome, current: Job | None) -> Outcome | None:
     if current is not None and as_utc(current.createdAt) >= as_utc(job.createdAt):
         # A late result (a redrive) of a job not newer than the current graph completes
         # its job but does not take the place of that graph. Jobs created in the same
-        # millisecond: the first to complete stays current.
+        # millisecond (by two processes, see utcnow): the first to complete stays current.
         return outcome.model_copy(update={"becomesCurrentGraph": False})
     return outcome
 

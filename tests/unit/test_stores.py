@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
@@ -275,3 +276,11 @@ def test_sqlite_keeps_one_connection_per_thread_and_a_forked_child_opens_its_own
     assert os.waitpid(child, 0)[1] == 0
     assert sqlite_adapter.get_job("child") is not None
     assert sqlite_adapter._connection() is here
+
+
+def test_one_process_never_gives_two_moments_the_same_millisecond():
+    from graphnode.stores.base import utcnow
+
+    moments = [utcnow() for _ in range(50)]
+    assert all(m.microsecond % 1000 == 0 for m in moments)
+    assert all(a < b for a, b in itertools.pairwise(moments))
