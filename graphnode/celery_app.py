@@ -11,6 +11,7 @@ name without importing ``tasks/``.
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import cached_property
 from typing import Any
 
 from celery import Celery, signals
@@ -168,30 +169,26 @@ def refuse_to_start_with_bad_settings(app: Celery) -> None:
             raise SystemExit(f"graphnode worker refuses to start: {exc}") from None
 
 
-def load_only_the_roles_tasks(app: Celery) -> None:
-    """On ``celeryd_init`` (before the worker imports its includes), narrow them to its
-    queues (``-Q``)."""
+class GraphNodeCelery(Celery):
+    """Celery, whose worker loads only the tasks of its role (``worker_ops.RoleWorker``)."""
 
-    @signals.celeryd_init.connect(weak=False)
-    def narrow(options: dict[str, Any] | None = None, **_: Any) -> None:
-        queues = (options or {}).get("queues") or None
-        if isinstance(queues, str):
-            queues = [q.strip() for q in queues.split(",") if q.strip()]
-        app.conf.include = role_task_modules(app.graphnode_settings,  # type: ignore[attr-defined]
-                                             queues)
+    @cached_property
+    def Worker(self) -> Any:  # Celery's name
+        return self.subclass_with_self("graphnode.worker_ops:RoleWorker")
 
 
 def create_celery_app(settings: CommonSettings | None = None, *, worker: bool = True) -> Celery:
     """A configured app; ``settings`` default to the environment's, read now.
 
     ``worker`` wires what a worker process does on Celery's signals (the visibility
-    heartbeat, settings and queue checks, its record and metrics, its role's includes).
+    heartbeat, settings and queue checks, its record and metrics).
     A process that only sends or reads events (the API, a test) leaves it out: the signals
     are process-wide, and each app wired would stay connected to them.
     """
     settings = settings or CommonSettings()
     TRANSPORT_ALIASES.setdefault(TRANSPORT_ALIAS, "graphnode.transport:Transport")
-    app = Celery("graphnode", set_as_current=True, control="graphnode.transport:SqsControl")
+    app = GraphNodeCelery("graphnode", set_as_current=True,
+                          control="graphnode.transport:SqsControl")
     app.conf.update(celery_config(settings))
     app.graphnode_settings = settings  # type: ignore[attr-defined]
     if worker:
@@ -202,5 +199,4 @@ def create_celery_app(settings: CommonSettings | None = None, *, worker: bool = 
         # (or provisions) its queues.
         refuse_to_start_with_bad_settings(app)
         worker_ops.install(app)
-        load_only_the_roles_tasks(app)
     return app

@@ -1,5 +1,6 @@
 """What a worker tells operators about itself: its record for ``graphnode status``
-(``graphnode.beacon``), its Prometheus exporter, and the task counts and durations behind it.
+(``graphnode.beacon``), its Prometheus exporter, and the task counts and durations behind it;
+and the worker class that loads only its role's tasks.
 
 Signals, so that the task bodies and the lifecycle middleware stay as they are:
 ``task_received`` runs in the worker's main process (redeliveries), ``task_prerun`` and
@@ -13,9 +14,11 @@ import time
 from typing import Any
 
 from celery import Celery, signals
+from celery.apps.worker import Worker
 
 from graphnode import logs, metrics
 from graphnode.beacon import WorkerBeacon, worker_role
+from graphnode.celery_app import role_task_modules
 from graphnode.settings import CommonSettings
 
 logger = logging.getLogger(__name__)
@@ -118,3 +121,20 @@ def install(app: Celery) -> None:
     def _forget_process(pid: int | None = None, **_: Any) -> None:
         if pid:
             metrics.mark_process_dead(pid)
+
+
+class RoleWorker(Worker):
+    """Celery's worker, loading only the task modules of its queues (``-Q``).
+
+    Narrowed here, before ``WorkController.__init__`` imports the includes: Celery imports
+    them before it sends ``celeryd_init``, so a signal handler would be too late."""
+
+    def __init__(self, app: Celery | None = None, hostname: str | None = None,
+                 **kwargs: Any) -> None:
+        app = app or self.app
+        queues = kwargs.get("queues") or None
+        if isinstance(queues, str):
+            queues = [q.strip() for q in queues.split(",") if q.strip()]
+        app.conf.include = role_task_modules(app.graphnode_settings,  # type: ignore[attr-defined]
+                                             queues)
+        super().__init__(app, hostname, **kwargs)

@@ -99,6 +99,13 @@ def test_honcho_start_runs_a_job_from_nothing_and_stops_cleanly(tmp_path):
     assert returncode == INTERRUPTED, output[-3000:]
     assert "SIGKILL" not in output, "a process had to be killed:\n" + output[-3000:]
     assert "Traceback" not in output, output[-5000:]
+    # Each worker's banner lists the tasks of its role only.
+    banners = {role: set(re.findall(rf"^\S*\s*{role}\.1\s+\|\s+\. (\w+)$", output, re.M))
+               for role in ("worker-req", "worker-res")}
+    assert banners["worker-req"] == {"GRAPH_GENERATION_REQUEST", "GRAPH_SUMMARY_REQUEST",
+                                     "ADD_NODE_REQUEST", "MICROSCOPE_INGEST_REQUEST"}, banners
+    assert "GRAPH_GENERATION_RESULT" in banners["worker-res"], banners
+    assert not any(name.endswith("_REQUEST") for name in banners["worker-res"]), banners
     # Workers that started before the emulator answered said so in one line and retried.
     for line in output.splitlines():
         if "not reachable" in line:

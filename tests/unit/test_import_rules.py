@@ -51,10 +51,11 @@ def test_the_result_worker_loads_no_request_task_and_no_numpy(tmp_path):
     """A worker started with -Q graph-res imports workers/ only (numpy stays out)."""
     loaded = modules_loaded_by(
         "import graphnode\n"
-        "from celery import signals\n"
-        "signals.celeryd_init.send(sender='res@test', instance=None, conf=graphnode.celery.conf,\n"
-        "                          options={'queues': ['graph-res']})\n"
-        "graphnode.celery.loader.import_default_modules()\n"
+        "from celery.apps.worker import Worker\n"
+        "# Celery's worker imports its includes first of all; the rest needs a broker.\n"
+        "Worker.__init__ = lambda self, app=None, hostname=None, **_: (\n"
+        "    (app or self.app).loader.init_worker())\n"
+        "graphnode.celery.Worker(hostname='res@test', queues=['graph-res'])\n"
         "assert 'GRAPH_GENERATION_RESULT' in graphnode.celery.tasks\n"
         "assert 'GRAPH_GENERATION_REQUEST' not in graphnode.celery.tasks\n"
     )
