@@ -100,6 +100,10 @@ def generate() -> ResponseReturnValue:
     return accept_job(user_id, TaskType.GRAPH_GENERATION_REQUEST, fields, document=items)
 
 
+def no_graph_yet() -> ApiError:
+    return ApiError(404, "not_found", "no graph yet: POST /v1/graphs/generate first")
+
+
 def _current_graph_job(user_id: str) -> Job:
     """The job of the caller's current graph: COMPLETED, with the S3 keys it wrote, committed
     together with its graph (``Store.commit``). The graph itself is not read: it can be
@@ -108,7 +112,7 @@ def _current_graph_job(user_id: str) -> Job:
     task_id = svc.store.current_graph(user_id)
     job = svc.store.get_job(task_id) if task_id else None
     if job is None or job.status != JobStatus.COMPLETED:
-        raise ApiError(404, "not_found", "no graph yet: POST /v1/graphs/generate first")
+        raise no_graph_yet()
     return job
 
 
@@ -120,7 +124,7 @@ def my_graph() -> dict[str, Any]:
     job = _current_graph_job(current_user())
     stored = services().store.get_result(job.taskId, ResultKind.GRAPH)
     if stored is None:
-        raise ApiError(404, "not_found", "no graph yet: POST /v1/graphs/generate first")
+        raise no_graph_yet()
     return {"taskId": stored.taskId, "createdAt": stored.createdAt.isoformat(), **stored.document}
 
 

@@ -39,6 +39,13 @@ class JobOutput:
     stats: dict[str, int]
 
 
+def embedding_progress(report: Report, *, start: float, span: float) -> Callable[[int, int], None]:
+    """The encoder's ``progress(done, total)`` as the job's "embedding" stage, which takes
+    its share ``span`` of the job from ``start`` on."""
+    return lambda done, total: report("embedding", start + span * done / max(total, 1),
+                                      f"{done}/{total} texts embedded")
+
+
 def apply_llm_labels(graph: dict[str, Any], generator: TextGenerator) -> None:
     """Let the LLM rename and describe clusters; keyword names stand where it fails."""
     clusters = graph["metadata"]["clusters"]
@@ -81,8 +88,7 @@ def generate_graph(
     report("model loaded", 0.05, None)
     embeddings = model.encode(
         [item_text(item) for item in items],
-        progress=lambda done, total: report("embedding", 0.05 + 0.55 * done / max(total, 1),
-                                            f"{done}/{total} texts embedded"),
+        progress=embedding_progress(report, start=0.05, span=0.55),
     )
     graph, features = build_graph(
         items,
@@ -138,8 +144,7 @@ def add_nodes(
     texts = [item_text(item) for item in items]
     dense = embedder.encode(
         texts,
-        progress=lambda done, total: report("embedding", 0.1 + 0.6 * done / max(total, 1),
-                                            f"{done}/{total} texts embedded"))
+        progress=embedding_progress(report, start=0.1, span=0.6))
     # Into the stored graph's space: its node vectors are [dense, lexical] when it has a lexicon.
     lexicon = Lexicon.from_json(features["lexicon"]) if features.get("lexicon") else None
     new = project(texts, dense, embedder.readable_scripts, lexicon)

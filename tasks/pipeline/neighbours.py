@@ -53,7 +53,7 @@ def flat_ip_index(dimension: int) -> Any:
     import faiss
 
     index: Any = faiss.IndexFlatIP(dimension)
-    if getattr(faiss, "get_num_gpus", lambda: 0)() > 0:
+    if gpu_count() > 0:
         resources = faiss.StandardGpuResources()
         index = faiss.index_cpu_to_gpu(resources, 0, index)
     return index
