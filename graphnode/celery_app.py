@@ -64,6 +64,8 @@ def role_task_modules(settings: CommonSettings, queues: Collection[str] | None) 
 
 #: kombu's SQS transport with Celery events over SNS (graphnode.transport).
 TRANSPORT_ALIAS = "graphnode-sqs"
+# Registered on import, so that every broker URL that ``celery_config`` builds resolves.
+TRANSPORT_ALIASES.setdefault(TRANSPORT_ALIAS, "graphnode.transport:Transport")
 
 
 def queue_for(task_type: TaskType, settings: CommonSettings) -> str:
@@ -186,7 +188,6 @@ def create_celery_app(settings: CommonSettings | None = None, *, worker: bool = 
     are process-wide, and each app wired would stay connected to them.
     """
     settings = settings or CommonSettings()
-    TRANSPORT_ALIASES.setdefault(TRANSPORT_ALIAS, "graphnode.transport:Transport")
     app = GraphNodeCelery("graphnode", set_as_current=True,
                           control="graphnode.transport:SqsControl")
     app.conf.update(celery_config(settings))

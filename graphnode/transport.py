@@ -15,6 +15,12 @@ can fan out over SNS (``supports_fanout``); four things stand in the way, each c
 - The queue is provisioned and subscribed already: the receiver neither subscribes it nor
   deletes it when it stops.
 
+One for a receive that fails: kombu's asynchronous client answers a timeout or a 5xx with
+``[]``, on which its own handler calls ``.get`` (``AttributeError``), and any failed receive
+ends the promise chain that schedules the next one, so the queue was never polled again: a
+worker that met one SQS hiccup, or an emulator stopping first, went deaf with a traceback.
+The channel logs one line and polls that queue again after ``RECEIVE_RETRY_SECONDS``.
+
 One more, for throughput: while every prefetch slot is busy, kombu re-checks with
 ``call_soon``, which its event loop runs only after its next poll, up to a second later; so
 each task was followed by up to a second of idling (measured: 20-40 % of the gaps between
@@ -42,6 +48,7 @@ from typing import Any
 from celery.app.control import Control
 from kombu.transport.SQS import Channel as SqsChannel
 from kombu.transport.SQS import Transport as SqsTransport
+from vine import promise
 
 from graphnode.beacon import INSPECTABLE, inspect_reply
 
@@ -91,6 +98,14 @@ class _PredefinedQueues(dict[str, Any]):
 #: How soon a consumer whose prefetch slots are all busy checks again for a free one: the
 #: delay a finished task adds before the next receive, for a few cheap checks a second.
 SLOT_RECHECK_SECONDS = 0.05
+
+#: How long a consumer waits after a failed receive (SQS unreachable, a 5xx, a timeout)
+#: before it polls that queue again: once a second keeps a dead endpoint from a busy loop.
+RECEIVE_RETRY_SECONDS = 1.0
+
+
+class ReceiveFailed(Exception):
+    """A receive that SQS answered with a timeout or a server error."""
 
 
 #: One boto3 client per process, service, region, credentials and endpoint, shared by every
@@ -158,6 +173,24 @@ class Channel(SqsChannel):
             self.hub.call_later(SLOT_RECHECK_SECONDS, self._schedule_queue, queue)
             return
         super()._loop1(queue, messages_fetched)
+
+    def _schedule_queue(self, queue: str) -> None:
+        if queue in self._active_queues:
+            if self.qos.can_consume():
+                self._get_bulk_async(queue, callback=promise(
+                    self._loop1, (queue,), on_error=self._on_receive_failed))
+            else:
+                self._loop1(queue)
+
+    def _on_messages_ready(self, queue: Any, qname: str, messages: Any) -> int:
+        if isinstance(messages, list):  # kombu's answer to a timeout or a 5xx
+            raise ReceiveFailed("SQS answered with a timeout or a server error")
+        return super()._on_messages_ready(queue, qname, messages)
+
+    def _on_receive_failed(self, queue: str, exc: BaseException) -> None:
+        logger.warning("receive from %s failed (%s); polling again in %.0f s",
+                       queue, exc, RECEIVE_RETRY_SECONDS)
+        self.hub.call_later(RECEIVE_RETRY_SECONDS, self._schedule_queue, queue)
 
     def _delete_message(self, queue_name: str, message: dict[str, Any]) -> None:
         """Delete a message of a queue consumed without acks, with the blocking client."""

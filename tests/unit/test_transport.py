@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from kombu import Connection
 
 from graphnode.celery_app import celery_config
@@ -34,3 +36,36 @@ def test_temporary_credentials_are_never_shared():
     assert (channel._new_boto_client(*arguments, session_token="token")
             is not channel._new_boto_client(*arguments, session_token="token"))
     assert channel._new_boto_client(*arguments) is channel._new_boto_client(*arguments)
+
+
+def test_a_failed_receive_is_logged_and_the_queue_polled_again(caplog):
+    """kombu's own chain raised AttributeError on a refused receive and never polled again."""
+    from kombu.asynchronous import Hub, set_event_loop
+
+    from graphnode import transport
+
+    hub = Hub()
+    set_event_loop(hub)
+    try:
+        channel = _channel("http://127.0.0.1:1")  # nothing listens there: curl answers 599
+        channel.hub = hub
+        channel._active_queues.append("graph-res")
+        polls = []
+        original = channel._get_bulk_async
+
+        def counted(queue, callback=None):
+            polls.append(time.monotonic())
+            return original(queue, callback=callback)
+
+        channel._get_bulk_async = counted
+        channel._schedule_queue("graph-res")
+        deadline = time.monotonic() + transport.RECEIVE_RETRY_SECONDS * 3
+        loop = hub.create_loop()
+        while len(polls) < 2 and time.monotonic() < deadline:
+            next(loop)
+    finally:
+        hub.close()
+        set_event_loop(None)
+    assert len(polls) >= 2, "the queue was not polled again after a failed receive"
+    assert polls[1] - polls[0] >= transport.RECEIVE_RETRY_SECONDS * 0.9
+    assert "receive from" in caplog.text and "polling again" in caplog.text
