@@ -19,7 +19,12 @@ import numpy as np
 from tasks.pipeline.clustering import ClusterModel
 from tasks.pipeline.edges import knn_edges
 from tasks.pipeline.errors import InputError
-from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
+from tasks.pipeline.keywords import (
+    cluster_keywords,
+    cluster_name,
+    node_keywords,
+    tokens_memoized,
+)
 from tasks.pipeline.lexical import item_vectors, model_reads
 from tasks.pipeline.parsing import SourceItem, item_text
 from tasks.pipeline.phrases import words_phrase
@@ -130,6 +135,7 @@ def subclusters_of(
     return ordered
 
 
+@tokens_memoized()
 def build_graph(
     items: list[SourceItem],
     embeddings: np.ndarray,

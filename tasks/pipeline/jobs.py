@@ -25,6 +25,7 @@ from graphnode.graph_model import (
 )
 from graphnode.settings import GpuWorkerSettings
 from tasks.pipeline.errors import InputError
+from tasks.pipeline.keywords import tokens_memoized
 from tasks.pipeline.llm import TextGenerator, label_clusters
 
 #: ``(stage, fraction done, detail)``: the task's progress reporter.
@@ -122,6 +123,7 @@ def embeddings_in_node_order(graph: dict[str, Any], features: dict[str, Any]) ->
     return np.asarray([by_id[node["id"]] for node in graph["nodes"]], dtype=np.float32)
 
 
+@tokens_memoized()  # the new texts are read by project() and by add_nodes
 def add_nodes(
     graph: dict[str, Any],
     features: dict[str, Any],

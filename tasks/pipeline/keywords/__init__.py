@@ -6,7 +6,7 @@ The pipeline's stages import these names from here; the submodules hold one job 
 
 from tasks.pipeline.keywords.ctfidf import FALLBACK_NAME, cluster_keywords, cluster_name
 from tasks.pipeline.keywords.mmr import mmr_select, node_keywords
-from tasks.pipeline.keywords.tokens import stop_words, tokenize
+from tasks.pipeline.keywords.tokens import stop_words, tokenize, tokens_memoized
 
 __all__ = [
     "FALLBACK_NAME",
@@ -16,4 +16,5 @@ __all__ = [
     "node_keywords",
     "stop_words",
     "tokenize",
+    "tokens_memoized",
 ]

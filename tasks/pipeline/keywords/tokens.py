@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from tasks.pipeline.korean import KOREAN_STOP_WORDS, content_morphemes, has_hangul
 
@@ -83,6 +86,25 @@ def _latin_words(text: str, stop: frozenset[str]) -> list[str]:
     return out
 
 
+#: Texts already tokenized inside a ``tokens_memoized`` block, and their tokens.
+_memo: ContextVar[dict[str, tuple[str, ...]] | None] = ContextVar("tokens_memo", default=None)
+
+
+@contextmanager
+def tokens_memoized() -> Iterator[None]:
+    """Within the block, each distinct text is tokenized once.
+
+    A graph build reads each text's words up to six times (the lexicon and its projection,
+    TF-IDF words and phrases, c-TF-IDF of clusters and of subclusters); kiwipiepy's analysis
+    of a Korean text is the costliest of them. The memo lives as long as the block.
+    """
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased content words without stop words or chat filler.
 
@@ -90,6 +112,15 @@ def tokenize(text: str) -> list[str]:
     without their particles (서울에서 -> 서울), and the Latin words inside it; other texts are
     split into words of two or more letters.
     """
+    memo = _memo.get()
+    if memo is None:
+        return _tokenize(text)
+    if text not in memo:
+        memo[text] = tuple(_tokenize(text))
+    return list(memo[text])
+
+
+def _tokenize(text: str) -> list[str]:
     stop = stop_words()
     if not has_hangul(text):
         return _latin_words(text, stop)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -312,3 +314,25 @@ def test_no_cluster_name_is_made_of_stop_words_or_chat_filler():
     names = {c: cluster_name(words) for c, words in cluster_keywords(texts, labels).items()}
     for name in names.values():
         assert name != FALLBACK_NAME and not name_words(name) & stop_words(), name
+
+
+def test_a_build_tokenizes_each_text_once(monkeypatch):
+    """Lexicon, TF-IDF, c-TF-IDF and subclusters all read the words; kiwipiepy runs once."""
+    from tasks.pipeline.keywords import tokens
+
+    seen: Counter[str] = Counter()
+    original = tokens._tokenize
+
+    def counted(text: str) -> list[str]:
+        seen[text] += 1
+        return original(text)
+
+    monkeypatch.setattr(tokens, "_tokenize", counted)
+    texts = KO + TOY
+    with tokens.tokens_memoized():
+        cluster_keywords(texts, [i % 3 for i in range(len(texts))])
+        first = node_keywords(texts, top_n=3)
+        assert node_keywords(texts, top_n=3) == first
+    assert set(seen) == set(texts) and max(seen.values()) == 1
+    tokenize(KO[0])  # outside the block nothing is kept
+    assert seen[KO[0]] == 2
