@@ -99,7 +99,7 @@ def generate_graph(
         k=settings.edge_neighbours,
         threshold=settings.edge_similarity_threshold,
         progress=lambda stage, fraction: report(stage, 0.6 + 0.3 * fraction, None),
-        embed=model.encode if settings.node_keyword_mmr else None,
+        embed=model.encode_terms if settings.node_keyword_mmr else None,
         scripts=model.readable_scripts,
     )
     if generator is not None:

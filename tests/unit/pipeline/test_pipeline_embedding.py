@@ -104,3 +104,24 @@ def test_real_minilm_embeds_chunks_and_ranks_similarity(embedder):
     total = len(chunks) + 3
     assert calls[-1] == (total, total)
     assert embedder.encode([]).shape == (0, 384)
+
+
+def test_term_vectors_are_the_models_and_kept_between_calls(embedder, monkeypatch):
+    from tasks.pipeline import embedding
+
+    embedder.forget_terms()
+    terms = ["sourdough starter", "interest rates", "김치", "python"]
+    first = embedder.encode_terms(terms)
+    np.testing.assert_allclose(first, embedder.encode(terms), atol=1e-5)
+    encoded: list[list[str]] = []
+    original = embedder.encode
+    monkeypatch.setattr(embedder, "encode", lambda texts: encoded.append(list(texts))
+                        or original(texts))
+    again = embedder.encode_terms(["python", "marathon", "python", "김치"])
+    assert encoded == [["marathon"]]  # only the unseen term reaches the model
+    np.testing.assert_array_equal(again[[0, 2, 3]], first[[3, 3, 2]])
+    monkeypatch.setattr(embedding, "TERM_CACHE_SIZE", 3)
+    embedder.encode_terms(["bread", "flour"])  # the least recently used go first
+    assert list(embedder._term_vectors) == ["김치", "bread", "flour"]
+    assert embedder.encode_terms([]).shape == (0, 384)
+    embedder.forget_terms()

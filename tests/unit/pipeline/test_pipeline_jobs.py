@@ -40,6 +40,9 @@ class TopicEmbedder:
     def load(self) -> TopicEmbedder:
         return self
 
+    def encode_terms(self, terms):
+        return self.encode(terms)
+
     def encode(self, texts, progress=None):
         rows = []
         for text in texts:
