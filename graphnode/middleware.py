@@ -101,18 +101,15 @@ def send_failure(app: Celery, request_type: TaskType, envelope: Any, error: str,
     return True
 
 
-#: Progress messages are throttled: each one is an SQS send and an SSE event.
-MIN_PROGRESS_INTERVAL_SECONDS = 0.5
-
-
 class ProgressReporter:
     """``report(stage, fraction, message)`` for one run of a request: throttled, only
     forward, tagged with the attempt, and best effort: a progress message that cannot be
     sent is logged, never the end of the job."""
 
     def __init__(self, app: Celery, task_id: str, user_id: str, attempt: int,
-                 task_type: str = "") -> None:
+                 task_type: str = "", interval: float = 0.5) -> None:
         self.app = app
+        self.interval = interval
         self.task_id = task_id
         self.user_id = user_id
         self.attempt = attempt
@@ -142,7 +139,7 @@ class ProgressReporter:
         now = time.monotonic()
         if fraction <= self._fraction:
             return
-        if now - self._at < MIN_PROGRESS_INTERVAL_SECONDS and fraction < 1.0:
+        if now - self._at < self.interval and fraction < 1.0:
             return
         self._at, self._fraction = now, fraction
         payload = Progress(userId=self.user_id, stage=stage[:64], progress=round(fraction, 4),
@@ -179,8 +176,9 @@ class EnvelopeTask(Task):
         attempt = int(getattr(self.request, "receive_count", None) or 1)
         logger.info("running %s %s (receive %d)", task_type, parsed.taskId, attempt)
         if task_type.is_request:
-            self.request.progress = ProgressReporter(self.app, parsed.taskId, payload.userId,
-                                                     attempt, task_type.value)
+            self.request.progress = ProgressReporter(
+                self.app, parsed.taskId, payload.userId, attempt, task_type.value,
+                interval=self.app.graphnode_settings.progress_interval_seconds)
             self.progress("started", 0.01)
         try:
             return self.run(parsed, payload)

@@ -58,6 +58,9 @@ class CommonSettings(BaseSettings):
     # Both worker roles beat; a running message stays invisible for three beats, so this
     # must stay well under the shortest queue visibility timeout (graph-res: 60 s).
     visibility_heartbeat_seconds: float = 20.0
+    # A running request sends at most one progress message per interval (each is an SQS send
+    # and an SSE event); the last one of a job always goes.
+    progress_interval_seconds: float = Field(default=0.5, ge=0.0)
     # A failed message comes back after this many seconds, doubling with each receive up to
     # the maximum; five receives take about a minute and a quarter by default, not 25 min.
     retry_backoff_seconds: float = 5.0

@@ -27,6 +27,8 @@ def stack(tmp_path_factory):
         queue_prefix="it-",
     )
     dev.env["GRAPHNODE_VISIBILITY_HEARTBEAT_SECONDS"] = "0.5"
+    # Every progress report is sent, however fast the job: the SSE test counts them.
+    dev.env["GRAPHNODE_PROGRESS_INTERVAL_SECONDS"] = "0"
     # A failed message comes back after 1, 1, 2, 4 s (not 5 … 40 s): five receives in seconds.
     dev.env["GRAPHNODE_RETRY_BACKOFF_SECONDS"] = "0.5"
     try:
