@@ -163,6 +163,9 @@ class GpuWorkerSettings(CommonSettings):
 
     embedding_model: str = BUNDLED_EMBEDDING_MODEL
     embedding_device: str | None = None
+    # Where the vectors of the model's single-token terms are kept (tasks/pipeline/token_table.py);
+    # None: $XDG_CACHE_HOME/graphnode or ~/.cache/graphnode.
+    model_cache_dir: Path | None = None
     # Cosine similarities, so thresholds outside [-1, 1] would keep every edge or none.
     edge_similarity_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     edge_neighbours: int = Field(default=5, ge=1)

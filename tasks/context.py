@@ -41,7 +41,8 @@ def embedder() -> Any:
     from tasks.pipeline.embedding import get_embedder
 
     settings = gpu_settings()
-    return get_embedder(settings.embedding_model, settings.embedding_device)
+    return get_embedder(settings.embedding_model, settings.embedding_device,
+                        settings.model_cache_dir)
 
 
 @contextmanager

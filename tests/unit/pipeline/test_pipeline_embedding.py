@@ -107,8 +107,12 @@ def test_real_minilm_embeds_chunks_and_ranks_similarity(embedder):
 
 
 def test_term_vectors_are_the_models_and_kept_between_calls(embedder, monkeypatch):
+    from types import SimpleNamespace
+
     from tasks.pipeline import embedding
 
+    # Without the token table (tested on its own), so every new term reaches encode.
+    monkeypatch.setattr(embedder, "token_table", SimpleNamespace(vectors=lambda *_: None))
     embedder.forget_terms()
     terms = ["sourdough starter", "interest rates", "김치", "python"]
     first = embedder.encode_terms(terms)
