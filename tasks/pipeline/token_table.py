@@ -76,6 +76,7 @@ class TokenTable:
     def __init__(self, cache_dir: Path | None) -> None:
         self.cache_dir = cache_dir
         self._path: Path | None = None
+        self._shape = (0, 0)
         self._vectors: np.ndarray | None = None
         self._started = False
         self._lock = threading.Lock()
@@ -88,7 +89,7 @@ class TokenTable:
                 self._started = True
                 self._start(model, model_path)
             elif self._vectors is None and self._path is not None and self._path.exists():
-                self._vectors = self._load(self._path)  # built meanwhile by another process
+                self._vectors = self._load(self._path, self._shape)  # built by another process
             return self._vectors
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -100,19 +101,23 @@ class TokenTable:
         if self.cache_dir is None or vocabulary > MAX_VOCABULARY:
             self._built.set()
             return
-        key = table_key(model_path, vocabulary, model.get_sentence_embedding_dimension())
+        self._shape = (vocabulary, model.get_sentence_embedding_dimension())
+        key = table_key(model_path, *self._shape)
         self._path = self.cache_dir / f"token-vectors-{key}.npy"
         if self._path.exists():
-            self._vectors = self._load(self._path)
+            self._vectors = self._load(self._path, self._shape)
             self._built.set()
             return
         threading.Thread(target=self._build, args=(model, self._path, vocabulary),
                          name="token-table", daemon=True).start()
 
     @staticmethod
-    def _load(path: Path) -> np.ndarray | None:
+    def _load(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
         try:
-            return np.load(path)
+            table = np.load(path)
+            if table.shape != shape:
+                raise ValueError(f"shape {table.shape}, expected {shape}")
+            return table
         except (OSError, ValueError) as exc:
             logger.warning("token table %s unreadable (%s): terms go through the model",
                            path, exc)

@@ -66,6 +66,12 @@ def test_a_table_being_built_elsewhere_is_picked_up_when_its_file_appears(tmp_pa
     assert waiting.vectors(FakeModel(), "model-a") is not None
 
 
+def test_a_table_of_the_wrong_shape_is_not_used(tmp_path, builds):
+    path = tmp_path / f"token-vectors-{token_table.table_key('model-a', 40, 4)}.npy"
+    np.save(path, np.ones((39, 4), np.float32))
+    assert TokenTable(tmp_path).vectors(FakeModel(), "model-a") is None
+
+
 def test_no_table_for_a_large_vocabulary(tmp_path, builds):
     big = TokenTable(tmp_path)
     assert big.vectors(FakeModel(token_table.MAX_VOCABULARY + 1), "multilingual") is None
