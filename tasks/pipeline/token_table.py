@@ -144,6 +144,12 @@ class TokenTable:
                         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     except BlockingIOError:
                         return  # another process builds it; vectors() looks for the file
+                    if path.exists():  # built by a process that held the lock just before
+                        table = self._load(path, self._shape)
+                        if table is not None:
+                            with self._lock:
+                                self._vectors = table
+                            return
                 started = time.monotonic()
                 table = compute_vectors(model, np.arange(vocabulary))
                 with self._lock:

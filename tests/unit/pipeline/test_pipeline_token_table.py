@@ -66,6 +66,16 @@ def test_a_table_being_built_elsewhere_is_picked_up_when_its_file_appears(tmp_pa
     assert waiting.vectors(FakeModel(), "model-a") is not None
 
 
+def test_a_table_finished_while_waiting_for_the_lock_is_loaded_not_built_again(tmp_path,
+                                                                              builds):
+    table = TokenTable(tmp_path)
+    table._shape = (40, 4)
+    path = tmp_path / "token-vectors-finished.npy"
+    np.save(path, np.full((40, 4), 2, np.float32))  # saved after this process looked for it
+    table._build(FakeModel(), path, 40)
+    assert builds == [] and table._vectors[0, 0] == 2
+
+
 def test_a_table_of_the_wrong_shape_is_not_used(tmp_path, builds):
     path = tmp_path / f"token-vectors-{token_table.table_key('model-a', 40, 4)}.npy"
     np.save(path, np.ones((39, 4), np.float32))
