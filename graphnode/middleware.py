@@ -107,7 +107,7 @@ class ProgressReporter:
     sent is logged, never the end of the job."""
 
     def __init__(self, app: Celery, task_id: str, user_id: str, attempt: int,
-                 task_type: str = "", interval: float = 0.5) -> None:
+                 task_type: str = "", *, interval: float) -> None:
         self.app = app
         self.interval = interval
         self.task_id = task_id

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from graphnode.contract import JobStatus
 from graphnode.devstack import DevStack, free_port
 from graphnode.settings import ApiSettings, CommonSettings
 
@@ -93,6 +94,15 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.25):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def wait_for_job_end(client, task_id: str, timeout: float, interval: float = 0.5) -> dict:
+    """The job as the API shows it once it is COMPLETED or FAILED."""
+    def ended():
+        job = client.job(task_id)
+        return job if JobStatus(job["status"]).is_final else None
+
+    return wait_for(ended, timeout, f"job {task_id} to end", interval=interval)
 
 
 class EventCollector:

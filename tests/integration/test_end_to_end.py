@@ -28,6 +28,7 @@ from tests.integration.conftest import (
     count_in_log,
     stack_settings,
     wait_for,
+    wait_for_job_end,
 )
 
 pytestmark = pytest.mark.integration
@@ -111,8 +112,7 @@ def test_the_visibility_heartbeat_prevents_a_second_run(stack, api_settings):
 
     client = client_for(stack, api_settings, "heartbeat-user")
     task_id = client.generate(load_sample_export() + load_korean_export())["taskId"]
-    job = wait_for(lambda: (j := client.job(task_id))["status"] in ("COMPLETED", "FAILED")
-                   and j, 240, "the long job to end", interval=0.5)
+    job = wait_for_job_end(client, task_id, 240)
     assert job["status"] == "COMPLETED", job
     took = (datetime.fromisoformat(job["updatedAt"]) -
             datetime.fromisoformat(job["createdAt"])).total_seconds()

@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from graphnode.devstack import free_port
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import wait_for, wait_for_job_end
 
 ROOT = Path(__file__).resolve().parents[2]
 #: honcho's exit status after SIGINT (128 + 2), once every process has stopped.
@@ -71,8 +71,7 @@ def test_honcho_start_runs_a_job_from_nothing_and_stops_cleanly(tmp_path):
         settings = ApiSettings(jwt_secret=env["GRAPHNODE_JWT_SECRET"])
         client = ApiClient(api, mint_token(settings, "procfile-user"))
         task_id = client.generate(load_sample_export()[:10])["taskId"]
-        job = wait_for(lambda: (j := client.job(task_id))["status"] in ("COMPLETED", "FAILED")
-                       and j, 240, "the job to end", interval=1)
+        job = wait_for_job_end(client, task_id, 240, interval=1)
         assert job["status"] == "COMPLETED", job
         client.session.close()  # an idle keep-alive connection holds a gunicorn worker 2 s
         flower = f"http://127.0.0.1:{ports['flower']}"

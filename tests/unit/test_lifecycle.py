@@ -113,7 +113,8 @@ def test_a_progress_message_that_cannot_be_sent_does_not_end_the_job(caplog):
     def unreachable(*args, **kwargs):
         raise ConnectionError("SQS unreachable")
 
-    reporter = ProgressReporter(SimpleNamespace(send_task=unreachable), "t1", "alice", 2)
+    reporter = ProgressReporter(SimpleNamespace(send_task=unreachable), "t1", "alice", 2,
+                                interval=0.5)
     reporter.report("embedding", 0.5)  # no exception
     assert "progress of t1 not sent" in caplog.text
 
@@ -121,7 +122,7 @@ def test_a_progress_message_that_cannot_be_sent_does_not_end_the_job(caplog):
 def test_progress_is_throttled_and_only_forward():
     sent = []
     app = SimpleNamespace(send_task=lambda name, args, **_: sent.append(args[0]["payload"]))
-    reporter = ProgressReporter(app, "t1", "alice", attempt=3)
+    reporter = ProgressReporter(app, "t1", "alice", attempt=3, interval=0.5)
     for fraction in (0.1, 0.2, 0.05, 1.0):
         reporter.report("stage", fraction)
     assert [(p["progress"], p["attempt"]) for p in sent] == [(0.1, 3), (1.0, 3)]
