@@ -7,6 +7,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -226,10 +227,15 @@ def follow_job(client: Any, submit: Callable[[], dict[str, Any]], deadline: floa
                 return event
 
 
+def _stats_line(stats: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in stats.items())
+
+
 def _print_graph(graph: dict[str, Any]) -> None:
     clusters = graph["metadata"]["clusters"]
-    click.echo(f"\n{len(graph['nodes'])} nodes, {len(graph['edges'])} edges, "
-               f"{len(clusters)} clusters:")
+    sources = Counter(node["sourceType"] for node in graph["nodes"])
+    click.echo(f"\n{len(graph['nodes'])} nodes ({_stats_line(dict(sources.most_common()))}), "
+               f"{len(graph['edges'])} edges, {len(clusters)} clusters:")
     for cluster_id, cluster in sorted(clusters.items(), key=lambda kv: -kv[1]["size"]):
         keywords = ", ".join(cluster.get("keyThemes", [])[:6])
         click.echo(f"  {cluster_id:<12} {cluster['size']:>3}  {cluster['name']}")
@@ -338,7 +344,10 @@ def _emit(data: Any, as_json: bool, text: str) -> None:
 @remote_options
 def submit(file: Path, min_clusters: int | None, max_clusters: int | None, no_wait: bool,
            timeout: float | None, api_url: str, token: str, as_json: bool) -> None:
-    """Generate my graph from FILE (a ChatGPT export) on a running API and follow it."""
+    """Generate my graph from FILE on a running API and follow it.
+
+    FILE is an export as downloaded: the zip of ChatGPT, Claude or Google Takeout (Gemini
+    Apps), or the JSON file inside it; flat messages and notes as JSON too."""
     options = {k: v for k, v in (("minClusters", min_clusters),
                                  ("maxClusters", max_clusters)) if v is not None}
     client = _client(api_url, token)

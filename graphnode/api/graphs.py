@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
-from pydantic import ValidationError
 
 from graphnode.api import services
 from graphnode.api.auth import current_user
+from graphnode.api.body import check_export, parse_json, read_export
 from graphnode.api.errors import ApiError
 from graphnode.api.jobs import accept_job
 from graphnode.api.openapi import Operation, documented
@@ -34,41 +33,28 @@ GENERATION_OPTIONS = ("minClusters", "maxClusters")
 
 
 def _read_items() -> tuple[Any, dict[str, Any]]:
-    """The items and the options, from a JSON body or a multipart upload (field ``file``)."""
+    """The items and the options, from a JSON body, a zip body or a multipart upload (field
+    ``file``: JSON or an export zip)."""
     options: dict[str, Any] = dict(request.args)
+    limit = services().settings.max_upload_bytes
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise ApiError(400, "missing_file", "multipart upload needs a 'file' field")
         options.update(request.form)
-        raw = upload.read()
+        items = read_export(upload.read(), limit)
+    elif request.mimetype == "application/zip":
+        items = read_export(request.get_data(), limit)
     elif request.is_json:
-        raw = request.get_data()
+        items = parse_json(request.get_data())
     else:
         raise ApiError(415, "unsupported_media_type",
-                       "send application/json or multipart/form-data with a 'file' field")
+                       "send application/json, application/zip or multipart/form-data with a "
+                       "'file' field")
     options = {k: _query_int(v) for k, v in options.items()}
-    items = parse_json(raw)
     if isinstance(items, dict):
         options.update({k: v for k, v in items.items() if k in GENERATION_OPTIONS})
     return items, options
-
-
-def parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ApiError(400, "invalid_json", "the body is nested too deeply") from None
-
-
-def check_export(items: Any) -> None:
-    try:
-        Export.model_validate(items)
-    except ValidationError as exc:
-        message = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-        raise ApiError(400, "invalid_export", message) from None
 
 
 def _query_int(value: str) -> int | str:
@@ -81,7 +67,7 @@ def _query_int(value: str) -> int | str:
 ACCEPTED = {202: ("Accepted: the job is PENDING", Accepted),
             400: ("Refused input or options", None),
             413: ("The body is over GRAPHNODE_MAX_UPLOAD_BYTES", None),
-            415: ("Neither JSON nor multipart", None)}
+            415: ("Neither JSON, a zip nor multipart", None)}
 
 
 @blueprint.post("/generate")

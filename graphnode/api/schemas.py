@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from graphnode.contract import BUNDLE_KEYS, TASK_ID_PATTERN, FailureKind, JobStatus, TaskType
+from graphnode.exports import ACCEPTED_FORMATS, export_format
 from graphnode.graph_model import (
     Assignments,
     DocumentGraph,
@@ -98,7 +99,8 @@ class UploadRequest(_Body):
     """Ask for a presigned PUT for an export too large to post through the API."""
 
     size: int = Field(ge=1, description="The exact size of the file in bytes.")
-    contentType: str = Field(default="application/json", pattern=r"^application/json$")
+    contentType: str = Field(default="application/json", pattern=r"^application/(json|zip)$",
+                             description="application/zip for an export zip as downloaded.")
     fileName: str | None = Field(default=None, max_length=200)
 
 
@@ -125,10 +127,11 @@ class Readiness(_Body):
 
 
 class ExportBundle(BaseModel):
-    """An object bundling items (or one ChatGPT conversation with its ``mapping``)."""
+    """An object bundling items (or one ChatGPT conversation with its ``mapping``, or one
+    Claude conversation with its ``chat_messages``)."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"anyOf": [
-        {"required": [key]} for key in (*sorted(BUNDLE_KEYS), "mapping")]})
+        {"required": [key]} for key in (*sorted(BUNDLE_KEYS), "mapping", "chat_messages")]})
 
     conversations: list[Any] | None = None
     notes: Any = None
@@ -140,8 +143,8 @@ ExportList = Annotated[list[dict[str, Any] | list[Any]], Field(min_length=1)]
 
 
 class Export(RootModel[ExportList | ExportBundle]):
-    """What a generate or add-node request carries: a ChatGPT export (a list of
-    conversations), flat messages, or a bundle. A cheap structural check; the GPU worker's
+    """What a generate or add-node request carries: a ChatGPT, Claude or Gemini export, flat
+    messages, or a bundle (``graphnode.exports``). A cheap structural check; the GPU worker's
     parsers report anything deeper, naming the item and field."""
 
     @model_validator(mode="before")
@@ -154,11 +157,19 @@ class Export(RootModel[ExportList | ExportBundle]):
                 if not isinstance(item, dict | list):
                     raise ValueError(f"item {index}: expected a conversation object, got "
                                      f"{type(item).__name__}")
-            return items
-        if isinstance(items, dict) and (BUNDLE_KEYS & items.keys() or "mapping" in items):
-            return items
-        raise ValueError("expected a ChatGPT export (a list of conversations), a message "
-                         f"list, or an object with one of {', '.join(sorted(BUNDLE_KEYS))}")
+        if export_format(items) is None:
+            raise ValueError(f"unrecognised export ({_described(items)}); expected "
+                             f"{ACCEPTED_FORMATS}")
+        return items
+
+
+def _described(items: Any) -> str:
+    """What was sent instead, in words: the keys a person can look for in their file."""
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        return f"a list of objects with keys {', '.join(sorted(items[0])[:8]) or 'none'}"
+    if isinstance(items, dict):
+        return f"an object with keys {', '.join(sorted(items)[:8]) or 'none'}"
+    return f"a {type(items).__name__}"
 
 
 class GenerateFromUpload(_Body):
@@ -172,7 +183,7 @@ class GenerateFromUpload(_Body):
 class ExportUpload(_Body):
     """The multipart form of generate and add-node."""
 
-    file: bytes = Field(description="The export, a JSON file.")
+    file: bytes = Field(description="The export: the zip as downloaded, or its JSON file.")
     minClusters: int | None = Field(default=None, ge=1, le=50)
     maxClusters: int | None = Field(default=None, ge=1, le=50)
 

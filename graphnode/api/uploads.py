@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from graphnode.api import services
 from graphnode.api.auth import current_user
+from graphnode.api.body import parse_json, read_export
 from graphnode.api.errors import ApiError
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import GenerateFromUpload, UploadRequest, UploadTicket
@@ -54,14 +55,12 @@ def _problems(exc: ValidationError) -> str:
     "signature, short expiry).",
     {201: ("PUT the file to `url` with `headers`", UploadTicket),
      400: ("Bad size or type", None), 413: ("Larger than the upload limit", None),
-     415: ("Not JSON", None)},
+     415: ("The upload request is not JSON", None)},
     body=(UploadRequest,), tags=("uploads",)))
 def create_upload() -> ResponseReturnValue:
     user_id = current_user()
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the upload request as JSON")
-    from graphnode.api.graphs import parse_json
-
     try:
         wanted = UploadRequest.model_validate(parse_json(request.get_data()))
     except ValidationError as exc:
@@ -90,8 +89,6 @@ def create_upload() -> ResponseReturnValue:
 def uploaded_export(user_id: str, body: dict[str, Any]) -> Any:
     """The export the caller PUT at ``body["uploadKey"]``, once its key, presence and size
     are checked; options beside the key stay in the body for the caller to read."""
-    from graphnode.api.graphs import parse_json
-
     try:
         request_body = GenerateFromUpload.model_validate(body)
     except ValidationError as exc:
@@ -113,6 +110,6 @@ def uploaded_export(user_id: str, body: dict[str, Any]) -> Any:
     if head["ContentLength"] > limit:
         raise ApiError(413, "upload_too_large",
                        f"the upload is {head['ContentLength']} bytes, over {limit}")
-    items = parse_json(svc.payloads.get_bytes(key))
+    items = read_export(svc.payloads.get_bytes(key), limit)
     svc.payloads.client.delete_object(Bucket=svc.payloads.bucket, Key=key)
     return items
