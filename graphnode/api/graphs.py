@@ -72,9 +72,10 @@ ACCEPTED = {202: ("Accepted: the job is PENDING", Accepted),
 
 @blueprint.post("/generate")
 @documented(Operation(
-    "Generate the caller's graph from an export: items in the body (JSON or a multipart "
-    "file), or the uploadKey of a presigned upload.",
+    "Generate the caller's graph from an export: items in the body (JSON, an export zip "
+    "as downloaded, or either as a multipart file), or the uploadKey of a presigned upload.",
     ACCEPTED, body=(Export, GenerateFromUpload), multipart=ExportUpload,
+    raw_bodies=("application/zip",),
     query=(GraphGenerationRequest, GENERATION_OPTIONS), tags=("graphs",)))
 def generate() -> ResponseReturnValue:
     user_id = current_user()
@@ -117,7 +118,8 @@ def my_graph() -> dict[str, Any]:
 @blueprint.post("/me/nodes")
 @documented(Operation("Add conversations or notes to the current graph.",
                       {**ACCEPTED, 404: ("No graph yet", None)}, body=(Export,),
-                      multipart=ExportUpload, tags=("graphs",)))
+                      multipart=ExportUpload, raw_bodies=("application/zip",),
+                      tags=("graphs",)))
 def add_nodes() -> ResponseReturnValue:
     """Add conversations or notes to the current graph without rebuilding it."""
     user_id = current_user()

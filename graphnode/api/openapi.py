@@ -37,6 +37,8 @@ class Operation:
     body: tuple[type[BaseModel], ...] = ()
     #: A multipart form the view reads; ``bytes`` fields are files.
     multipart: type[BaseModel] | None = None
+    #: Media types the view also reads as a raw file body (an export zip).
+    raw_bodies: tuple[str, ...] = ()
     #: (model, field names): query parameters whose schema is those fields of the model.
     query: tuple[type[BaseModel], tuple[str, ...]] | None = None
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -98,6 +100,8 @@ def _operation(op: Operation, path_args: list[str]) -> dict[str, Any]:
         content.update(_json(refs[0] if len(refs) == 1 else {"anyOf": refs}))
     if op.multipart is not None:
         content["multipart/form-data"] = {"schema": _ref(op.multipart)}
+    for media_type in op.raw_bodies:
+        content[media_type] = {"schema": {"type": "string", "contentMediaType": media_type}}
     if content:
         doc["requestBody"] = {"required": True, "content": content}
     responses: dict[str, Any] = {}
