@@ -53,6 +53,11 @@ IN_FLIGHT_RETRY_AFTER_SECONDS = 15
 REDIS_TIMEOUT_SECONDS = 1.0
 #: The HTTP status of a refusal.
 TOO_MANY_REQUESTS = 429
+#: What every job-accepting endpoint may answer besides its own, in /openapi.json.
+TOO_MANY = {TOO_MANY_REQUESTS: (
+    "Over a per-user limit: too_many_jobs_in_flight (GRAPHNODE_MAX_JOBS_IN_FLIGHT) or "
+    "too_many_submissions (GRAPHNODE_MAX_SUBMISSIONS_PER_MINUTE); Retry-After says when to "
+    "retry", None)}
 
 
 class Refusal(StrEnum):
