@@ -14,6 +14,7 @@ import pytest
 import redis
 from moto import mock_aws
 from prometheus_client import REGISTRY
+from pydantic import ValidationError
 
 from graphnode.api.errors import ApiError
 from graphnode.api.limits import (
@@ -106,6 +107,16 @@ def test_submissions_per_minute_refuse_with_the_wait_until_the_oldest_leaves(red
     assert client.zcard(submissions_key_for(user)) == 2
     assert not client.exists(in_flight_key_for(user))  # that limit is off: nothing kept
     assert refusals(Refusal.SUBMISSIONS) == before + 2
+
+
+def test_the_limits_are_settings_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("GRAPHNODE_MAX_JOBS_IN_FLIGHT", "3")
+    monkeypatch.setenv("GRAPHNODE_MAX_SUBMISSIONS_PER_MINUTE", "0")
+    settings = ApiSettings()
+    assert (settings.max_jobs_in_flight, settings.max_submissions_per_minute) == (3, 0)
+    monkeypatch.setenv("GRAPHNODE_MAX_JOBS_IN_FLIGHT", "-1")
+    with pytest.raises(ValidationError, match="max_jobs_in_flight"):
+        ApiSettings()
 
 
 def test_zero_switches_both_limits_off(redis_url):
