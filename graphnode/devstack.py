@@ -91,7 +91,11 @@ class DevStack:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['api']}"
+        return self.url_of("api")
+
+    def url_of(self, name: str) -> str:
+        """Where an API process (``api``, or one started by ``start_api(name)``) listens."""
+        return f"http://127.0.0.1:{self.ports[name]}"
 
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -160,12 +164,18 @@ class DevStack:
         subprocess.run([sys.executable, "-m", "graphnode.cli", "provision"], env=self.env,
                        check=True, capture_output=True)
 
-    def start_api(self) -> None:
-        self._spawn("api", [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "2",
-                            "-b", f"127.0.0.1:{self.ports['api']}", "--timeout", "120",
-                            *GUNICORN_LIMITS, "graphnode.api:create_app()"],
-                    env=self.metrics_env("api"))
-        self._wait("api", lambda: requests.get(f"{self.api_url}/healthz", timeout=1).ok, 30)
+    def start_api(self, name: str = "api", env: dict[str, str] | None = None,
+                  workers: int = 2) -> str:
+        """gunicorn with gevent; its URL. Another ``name`` starts one more replica on a free
+        port, with ``env`` over the stack's settings (other limits, say), sharing the rest."""
+        port = self.ports.setdefault(name, free_port())
+        self._spawn(name, [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", str(workers),
+                           "-b", f"127.0.0.1:{port}", "--timeout", "120",
+                           *GUNICORN_LIMITS, "graphnode.api:create_app()"],
+                    env={**self.metrics_env(name), **(env or {})})
+        url = self.url_of(name)
+        self._wait(name, lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)
+        return url
 
     def start_worker(self, queue_role: str, concurrency: int = 1, name: str | None = None,
                      prefetch_multiplier: int | None = None) -> str:

@@ -21,8 +21,13 @@ EVENT_LOG_TTL_SECONDS = 7 * 24 * 3600
 
 #: Appends to the user's log, publishes on the user's channel and refreshes the TTL as one
 #: atomic step. With a dedupe key (KEYS[3]) it does so only the first time: concurrent copies
-#: of one result, or an outbox relayed twice, announce a job once.
+#: of one result, or an outbox relayed twice, announce a job once. The final event of a job
+#: also frees its in-flight slot (KEYS[4], member ARGV[5]; see ``graphnode.api.limits``),
+#: on every copy, since a ZREM twice changes nothing.
 PUBLISH_SCRIPT = """
+if KEYS[4] ~= '' then
+  redis.call('ZREM', KEYS[4], ARGV[5])
+end
 if KEYS[3] ~= '' and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[4]) then
   return false
 end
@@ -45,6 +50,12 @@ def log_key_for(user_id: str) -> str:
 
 def sent_key_for(user_id: str, event_id: str) -> str:
     return f"graphnode:sent:{user_id}:{event_id}"
+
+
+def in_flight_key_for(user_id: str) -> str:
+    """The user's jobs in flight: a sorted set of task ids scored by acceptance time (ms).
+    Here, not in the API, because the result worker's final events release them."""
+    return f"graphnode:in-flight:{user_id}"
 
 
 def _stream_id(event_id: str) -> tuple[int, int]:
@@ -70,16 +81,18 @@ class EventPublisher:
         return self._client
 
     def publish(self, user_id: str, event_type: str, data: dict[str, Any],
-                once_as: str | None = None) -> str | None:
+                once_as: str | None = None, ends_task: str | None = None) -> str | None:
         """Log and publish one event (flask-sse's wire format, so its own ``sse.stream`` view
         could serve the channel too); its stream id, or None if ``once_as`` was published
-        before."""
+        before. ``ends_task``: the event is that job's final one, which frees its slot."""
         if self._script is None:
             self._script = self.client.register_script(PUBLISH_SCRIPT)
         dedupe = sent_key_for(user_id, once_as) if once_as else ""
+        in_flight = in_flight_key_for(user_id) if ends_task else ""
         event_id = self._script(
-            keys=[log_key_for(user_id), channel_for(user_id), dedupe],
-            args=[event_type, json.dumps(data), EVENT_LOG_LENGTH, EVENT_LOG_TTL_SECONDS],
+            keys=[log_key_for(user_id), channel_for(user_id), dedupe, in_flight],
+            args=[event_type, json.dumps(data), EVENT_LOG_LENGTH, EVENT_LOG_TTL_SECONDS,
+                  ends_task or ""],
         )
         return event_id.decode() if event_id else None
 

@@ -48,6 +48,9 @@ class OutboxEvent(BaseModel):
     userId: str
     type: str
     data: dict[str, Any] = Field(default_factory=dict)
+    #: The job this event ends (its final event): publishing it frees the job's in-flight
+    #: slot. None for other events, and for events stored before the field existed.
+    endsTaskId: str | None = None
 
 
 def final_event(job: Any) -> OutboxEvent:
@@ -62,7 +65,7 @@ def final_event(job: Any) -> OutboxEvent:
         **_links(job),
     }
     return OutboxEvent(eventId=f"{job.taskId}:{job.status.value}", userId=job.userId,
-                       type=event, data=data)
+                       type=event, data=data, endsTaskId=job.taskId)
 
 
 def workspace_event(user_id: str, group_id: str, jobs: list[Any]) -> OutboxEvent | None:

@@ -37,6 +37,12 @@ HTTP_LATENCY = Histogram("graphnode_http_request_duration_seconds",
                          ["method", "route"])
 JOBS_ACCEPTED = Counter("graphnode_jobs_accepted_total", "Jobs the API accepted (202), by type.",
                         ["task_type"])
+LIMIT_REFUSALS = Counter("graphnode_limit_refusals_total",
+                         "Submissions the API refused with 429, by reason (the error code).",
+                         ["reason"])
+LIMIT_CHECKS_SKIPPED = Counter("graphnode_limit_checks_skipped_total",
+                               "Submissions admitted without a limit check: Redis did not "
+                               "answer (the limits fail open).")
 TASKS = Counter(
     "graphnode_tasks_total",
     "Tasks run by the workers, by type and Celery state (success, failure, rejected).",

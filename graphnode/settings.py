@@ -134,6 +134,19 @@ class ApiSettings(CommonSettings):
     # Origins a browser client may call the API from (CORS), comma-separated, e.g.
     # "https://app.example.com"; empty: same origin only.
     cors_origins: str = ""
+    # Per-user limits, counted in Redis so that every API replica shares them; 0 switches
+    # one off. Jobs in flight (accepted, not yet COMPLETED/FAILED): 10 lets a web page send
+    # a folder of workspace documents at once, while one user can hold only a few of the
+    # GPU workers; the rest of their folder goes as earlier documents end.
+    max_jobs_in_flight: int = Field(default=10, ge=0)
+    # Submissions per rolling minute: bounds a client in a loop even when its jobs fail at
+    # once (and so never stay in flight); 30 is one every two seconds, above any person.
+    max_submissions_per_minute: int = Field(default=30, ge=0)
+    # A job that has not ended this long after it was accepted stops counting as in flight:
+    # the bound on a slot whose release was lost (an API process killed mid-request). Past
+    # the longest a job can run: five receives of the task time limit (1800 s + 60 s) and
+    # their backoff are about 2.6 h.
+    in_flight_expiry_seconds: int = Field(default=4 * 3600, ge=1)
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -29,7 +29,8 @@ def publish_pending(ctx: ResultContext, limit: int = RELAY_BATCH) -> int:
     handled = 0
     for event in ctx.store.pending_events(limit):
         try:
-            ctx.events.publish(event.userId, event.type, event.data, once_as=event.eventId)
+            ctx.events.publish(event.userId, event.type, event.data, once_as=event.eventId,
+                               ends_task=event.endsTaskId)
         except Exception as exc:  # redis.RedisError, or a socket error beneath it
             logger.warning("event %s stays in the outbox: Redis is unavailable (%s)",
                            event.eventId, exc)

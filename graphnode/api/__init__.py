@@ -19,6 +19,8 @@ from graphnode.stores import Store, open_store
 if TYPE_CHECKING:
     from celery import Celery
 
+    from graphnode.api.limits import Limiter
+
 
 @dataclass
 class Services:
@@ -28,6 +30,7 @@ class Services:
     store: Store
     payloads: PayloadStore
     redis: Any
+    limiter: Limiter
 
 
 def services() -> Services:
@@ -61,6 +64,7 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
         web,
         workspaces,
     )
+    from graphnode.api.limits import Limiter
     from graphnode.api.offload import cooperative_store
     from graphnode.api.request import BoundedRequest
     from graphnode.api.schemas import Health
@@ -81,6 +85,7 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
         # Bounded waits: a frozen Redis costs one request a 503, never a stuck worker.
         redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5,
                                    socket_connect_timeout=2),
+        limiter=Limiter(settings),
     )
     celery_init_app(app, settings)
     errors.register(app)

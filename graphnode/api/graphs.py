@@ -13,6 +13,7 @@ from graphnode.api.auth import current_user
 from graphnode.api.body import check_export, parse_json, read_export
 from graphnode.api.errors import ApiError
 from graphnode.api.jobs import accept_job
+from graphnode.api.limits import TOO_MANY
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import (
     Accepted,
@@ -67,7 +68,8 @@ def _query_int(value: str) -> int | str:
 ACCEPTED = {202: ("Accepted: the job is PENDING", Accepted),
             400: ("Refused input or options", None),
             413: ("The body is over GRAPHNODE_MAX_UPLOAD_BYTES", None),
-            415: ("Neither JSON, a zip nor multipart", None)}
+            415: ("Neither JSON, a zip nor multipart", None),
+            **TOO_MANY}
 
 
 @blueprint.post("/generate")
@@ -133,7 +135,8 @@ def add_nodes() -> ResponseReturnValue:
 
 @blueprint.post("/me/summary")
 @documented(Operation("Summarise the current graph.",
-                      {202: ACCEPTED[202], 404: ("No graph yet", None)}, tags=("graphs",)))
+                      {202: ACCEPTED[202], 404: ("No graph yet", None), **TOO_MANY},
+                      tags=("graphs",)))
 def request_summary() -> ResponseReturnValue:
     """Summarise the current graph; its input is the graph already in S3."""
     user_id = current_user()

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, url_for
 from pydantic import ValidationError
 
 from graphnode import logs, metrics
-from graphnode.api import services
+from graphnode.api import Services, services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.api.openapi import Operation, documented
@@ -60,14 +60,36 @@ def accept_job(
     file_name: str | None = None,
     task_id: str | None = None,
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Validate, store the input (a JSON ``document`` or ``raw`` bytes) in S3, record the job
-    PENDING, send the request; a 202 response.
+    """Validate, admit under the user's limits, store the input (a JSON ``document`` or
+    ``raw`` bytes) in S3, record the job PENDING, send the request; a 202 response.
 
+    The limits are checked before anything is stored, so a refusal (429) costs no S3 write.
     If the message cannot be sent, the job is marked FAILED at once rather than left PENDING.
     """
     payload = validated_payload(task_type, {"userId": user_id, **fields})
     svc = services()
     task_id = task_id or uuid.uuid4().hex
+    svc.limiter.admit(user_id, task_id)
+    try:
+        _store_and_send(svc, user_id, task_type, payload, task_id, document=document, raw=raw,
+                        scope=scope, file_name=file_name)
+    except BaseException:
+        svc.limiter.release(user_id, task_id)  # nothing was sent: no job will end it
+        raise
+    metrics.JOBS_ACCEPTED.labels(task_type.value).inc()
+    logs.bind(taskId=task_id, taskType=task_type.value, userId=user_id)
+    logger.info("accepted %s %s", task_type.value, task_id)
+    status_url = url_for("jobs.get_job", task_id=task_id)
+    body = Accepted(taskId=task_id, status=JobStatus.PENDING, statusUrl=status_url,
+                    eventsUrl=url_for("events.stream")).model_dump(mode="json")
+    return body, 202, {"Location": status_url}
+
+
+def _store_and_send(svc: Services, user_id: str, task_type: TaskType, payload: Any,
+                    task_id: str, *, document: Any, raw: bytes | None, scope: str | None,
+                    file_name: str | None) -> None:
+    """What ``accept_job`` does once admitted: the input to S3, the job to the store, the
+    request to the queue; a job that could not be sent ends FAILED (503)."""
     key = None
     if document is not None:
         key = input_key(user_id, task_id)
@@ -93,13 +115,6 @@ def accept_job(
                                  error=f"could not enqueue: {exc}"))
         raise ApiError(503, "queue_unavailable",
                        "the job queue is unavailable; retry later") from exc
-    metrics.JOBS_ACCEPTED.labels(task_type.value).inc()
-    logs.bind(taskId=task_id, taskType=task_type.value, userId=user_id)
-    logger.info("accepted %s %s", task_type.value, task_id)
-    status_url = url_for("jobs.get_job", task_id=task_id)
-    body = Accepted(taskId=task_id, status=JobStatus.PENDING, statusUrl=status_url,
-                    eventsUrl=url_for("events.stream")).model_dump(mode="json")
-    return body, 202, {"Location": status_url}
 
 
 def own_job(task_id: str) -> Job:

@@ -28,6 +28,11 @@ COMMON_ERRORS = {
     503: "A backing service (store, queue, event stream) is unavailable; retry later.",
 }
 
+#: Headers an error answer carries, by status: a refusal says when to come back.
+ERROR_HEADERS = {429: {"Retry-After": {
+    "description": "Seconds to wait before submitting again.",
+    "schema": {"type": "integer", "minimum": 1}}}}
+
 
 @dataclass
 class Operation:
@@ -117,7 +122,9 @@ def _operation(op: Operation, path_args: list[str]) -> dict[str, Any]:
             answer["content"] = {model: {"schema": {"type": "string"}}}
         responses[str(status)] = answer
     for status, description in sorted(errors.items()):
-        responses[str(status)] = {"description": description, "content": _json(_ref(ErrorBody))}
+        responses[str(status)] = {"description": description, "content": _json(_ref(ErrorBody)),
+                                  **({"headers": ERROR_HEADERS[status]}
+                                     if status in ERROR_HEADERS else {})}
     # Anything else (a 405, a 413 from the server) still carries the error body.
     responses["default"] = {"description": "Any other error.", "content": _json(_ref(ErrorBody))}
     doc["responses"] = responses

@@ -14,6 +14,7 @@ from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.api.jobs import accept_job, job_view
+from graphnode.api.limits import TOO_MANY
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import DocumentAccepted, DocumentUpload, Workspace
 from graphnode.contract import DOCUMENT_EXTENSIONS, TASK_ID_PATTERN, TaskType
@@ -51,7 +52,7 @@ GROUP_ID_PARAM = {"group_id": {"type": "string", "pattern": TASK_ID_PATTERN}}
     {202: ("Accepted: the document's job is PENDING", DocumentAccepted),
      400: ("No file, an empty file or a bad groupId", None),
      413: ("The body is over GRAPHNODE_MAX_UPLOAD_BYTES", None),
-     415: ("Not a supported document type", None)},
+     415: ("Not a supported document type", None), **TOO_MANY},
     multipart=DocumentUpload, path_params=GROUP_ID_PARAM, tags=("workspaces",)))
 def add_document(group_id: str) -> ResponseReturnValue:
     """One document (multipart field ``file``) into the workspace; 202 per document."""

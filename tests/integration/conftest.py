@@ -18,6 +18,12 @@ from graphnode.settings import ApiSettings, CommonSettings
 #: The request queue's visibility timeout during the tests: far shorter than any graph job,
 #: so a job that ran without the visibility heartbeat would be delivered twice.
 SHORT_VISIBILITY_SECONDS = 2
+#: The per-user limits of the shared test stacks: far above what a test submits (the fault
+#: stack's burst sends 15 jobs per user at once, the fuzzer hundreds as one user whose jobs
+#: never end), so every submission is checked and none refused; test_submission_limits
+#: starts a replica of its own with low ones.
+GENEROUS_LIMITS = {"GRAPHNODE_MAX_JOBS_IN_FLIGHT": "10000",
+                   "GRAPHNODE_MAX_SUBMISSIONS_PER_MINUTE": "10000"}
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +34,7 @@ def stack(tmp_path_factory):
         queue_prefix="it-",
     )
     dev.env["GRAPHNODE_VISIBILITY_HEARTBEAT_SECONDS"] = "0.5"
+    dev.env.update(GENEROUS_LIMITS)
     # Every progress report is sent, however fast the job: the SSE test counts them.
     dev.env["GRAPHNODE_PROGRESS_INTERVAL_SECONDS"] = "0"
     # A failed message comes back after 1, 1, 2, 4 s (not 5 … 40 s): five receives in seconds.

@@ -26,7 +26,7 @@ from typing import Any
 from graphnode.devstack import DevStack, free_port
 from graphnode.dlq import describe, dlq_name
 from graphnode.settings import ApiSettings, CommonSettings
-from tests.integration.conftest import EventCollector, wait_for
+from tests.integration.conftest import GENEROUS_LIMITS, EventCollector, wait_for
 
 #: Visibility timeout of both queues on the fault stack: a message that was received and
 #: then neither deleted nor extended comes back after this long.
@@ -94,6 +94,7 @@ class FaultStack:
         # No Celery events: the trials count jobs, not what Flower sees, and on the emulator
         # each event is a slow SNS publish (the 300-job burst takes 3 minutes without them).
         dev.env["GRAPHNODE_EVENTS_ENABLED"] = "false"
+        dev.env.update(GENEROUS_LIMITS)
         faults = cls(dev)
         try:
             dev.start_backing_services()

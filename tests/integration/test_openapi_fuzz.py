@@ -15,6 +15,7 @@ import pytest
 from graphnode.auth import mint_token
 from graphnode.devstack import DevStack, free_port
 from graphnode.settings import ApiSettings
+from tests.integration.conftest import GENEROUS_LIMITS
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +31,7 @@ def api_only(tmp_path_factory):
     dev = DevStack(tmp_path_factory.mktemp("fuzz"),
                    ports={"aws": free_port(), "redis": free_port(), "api": free_port()},
                    queue_prefix="fuzz-")
+    dev.env.update(GENEROUS_LIMITS)
     try:
         dev.start_backing_services()
         dev.start_api()

@@ -28,11 +28,14 @@ class FakeEvents:
 
     published: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     sent: set[str] = field(default_factory=set)
+    released: list[str] = field(default_factory=list)  # in-flight slots freed (ends_task)
     down: bool = False
 
-    def publish(self, user_id, event_type, data, once_as=None):
+    def publish(self, user_id, event_type, data, once_as=None, ends_task=None):
         if self.down:
             raise ConnectionError("redis is down")
+        if ends_task is not None:
+            self.released.append(ends_task)
         if once_as is not None:
             if once_as in self.sent:
                 return None
@@ -95,6 +98,7 @@ def test_graph_result_is_stored_once_and_announced_once(ctx):
     deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)
     assert ctx.store.get_job("t1").model_dump() == before
     assert [e[1] for e in ctx.events.published] == ["completed"]
+    assert ctx.events.released == ["t1"]  # the final event frees the job's in-flight slot
     assert ctx.store.latest_result("alice", ResultKind.GRAPH).document == graph_documents.graph()
 
 
