@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import math
 import re
 import unicodedata
@@ -125,6 +126,41 @@ def active_branch(mapping: dict[str, Any], current: str, label: str) -> list[dic
     return chain
 
 
+#: Assistant messages addressed to these tools carry the tool's input as text that the
+#: person never saw: the memory tool ("bio"), web search, code, image generation.
+HIDDEN_RECIPIENTS = frozenset({"bio", "web", "browser", "python", "dalle.text2im"})
+#: Canvas documents: the message's text is JSON whose ``content`` is the document written.
+CANVAS_RECIPIENTS = ("canmore.create_textdoc", "canmore.update_textdoc")
+#: Content types that are not the conversation: the model's hidden reasoning, custom
+#: instructions, tool output and browsing results.
+SKIPPED_CONTENT = frozenset({"thoughts", "reasoning_recap", "user_editable_context",
+                             "execution_output", "tether_browsing_display", "system_error"})
+
+
+def _part_text(part: object) -> str:
+    """A string part, or the transcript of a voice-mode ``audio_transcription`` part; asset
+    pointers (images, audio) carry no text."""
+    if isinstance(part, str):
+        return part.strip()
+    if isinstance(part, dict) and part.get("content_type") == "audio_transcription":
+        text = part.get("text")
+        return text.strip() if isinstance(text, str) else ""
+    return ""
+
+
+def _canvas_text(raw: str) -> str:
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError:
+        return raw.strip()
+    if isinstance(document, dict):
+        body = document.get("content") or " ".join(
+            u.get("replacement", "") for u in document.get("updates") or [] if isinstance(u, dict))
+        name = document.get("name")
+        return "\n".join(t.strip() for t in (name, body) if isinstance(t, str) and t.strip())
+    return ""
+
+
 def message_text(message: object) -> tuple[str | None, str]:
     """``(role, text)`` of one message; text is '' for anything that is not visible chat text."""
     if not isinstance(message, dict):
@@ -135,11 +171,18 @@ def message_text(message: object) -> tuple[str | None, str]:
     if isinstance(metadata, dict) and metadata.get("is_visually_hidden_from_conversation"):
         return role, ""
     content = message.get("content")
-    parts = content.get("parts") if isinstance(content, dict) else None
-    if not isinstance(parts, list):
+    if not isinstance(content, dict) or content.get("content_type") in SKIPPED_CONTENT:
         return role, ""
-    texts = [p.strip() for p in parts if isinstance(p, str) and p.strip()]
-    return role, "\n".join(texts)
+    parts = content.get("parts")
+    if not isinstance(parts, list):
+        parts = [content["text"]] if isinstance(content.get("text"), str) else []
+    text = "\n".join(t for t in map(_part_text, parts) if t)
+    recipient = message.get("recipient")
+    if recipient in CANVAS_RECIPIENTS:
+        return role, _canvas_text(text)
+    if recipient in HIDDEN_RECIPIENTS:
+        return role, ""
+    return role, text
 
 
 def parse_conversation(index: int, conv: object) -> SourceItem | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphnode.contract import BUNDLE_KEYS
+from graphnode.exports import ExportFormat, export_format
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.parsing import (
     KEPT_ROLES,
@@ -20,13 +20,15 @@ from tasks.pipeline.parsing import (
     timestamp_of,
     unique_ids,
 )
+from tasks.pipeline.sources.claude import parse_claude_export
 from tasks.pipeline.sources.documents import ACCEPTED
+from tasks.pipeline.sources.gemini import parse_gemini_activity
 
 #: Roles that carry no user knowledge (prompts, tool output): dropped without complaint.
 SKIPPED_ROLES = frozenset({"system", "tool", "function", "developer"})
 
 
-# BUNDLE_KEYS (the keys that make a JSON object a bundle of several formats) is shared
+# The shapes (graphnode.exports) are shared
 # with the API, which checks a request's shape before accepting it.
 #: Longest title derived from a first message.
 TITLE_CHARS = 80
@@ -278,26 +280,28 @@ def _parse_bundle(data: dict[str, Any]) -> list[SourceItem]:
 
 
 def parse_json(data: object) -> list[SourceItem]:
-    """Decoded JSON to items, by shape; anything unrecognised says what is accepted."""
+    """Decoded JSON to items, by shape (``graphnode.exports.export_format``, the same check the
+    API makes); anything unrecognised says what is accepted."""
+    fmt = export_format(data)
+    if fmt is ExportFormat.CHATGPT:
+        return parse_chatgpt_export([data] if isinstance(data, dict) else data)
+    if fmt is ExportFormat.CLAUDE:
+        return parse_claude_export(data)
+    if fmt is ExportFormat.GEMINI:
+        return parse_gemini_activity(data)
+    if fmt is ExportFormat.MESSAGES:
+        return parse_messages(data)
+    if fmt is ExportFormat.NOTES:
+        return parse_notes(data)
+    if fmt is ExportFormat.BUNDLE:
+        return _parse_bundle(data)  # type: ignore[arg-type]
     if isinstance(data, list):
         if not data:
             raise InputError(f"input: the list is empty; {ACCEPTED}")
         first = data[0]
-        if isinstance(first, dict) and "mapping" in first:
-            return parse_chatgpt_export(data)
-        if isinstance(first, list) or (isinstance(first, dict) and "role" in first):
-            return parse_messages(data)
         shape = f"an object with keys {sorted(first)[:8]}" if isinstance(first, dict) else (
-            f"a {_kind(first)}"
-        )
+            f"a {_kind(first)}")
         raise InputError(f"input: unrecognised list, element 0 is {shape}; {ACCEPTED}")
     if isinstance(data, dict):
-        if "mapping" in data:  # a single ChatGPT conversation
-            return parse_chatgpt_export([data])
-        keys = BUNDLE_KEYS & data.keys()
-        if keys == {"source_nodes"}:
-            return parse_notes(data)
-        if keys:
-            return _parse_bundle(data)
         raise InputError(f"input: unrecognised object with keys {sorted(data)[:8]}; {ACCEPTED}")
     raise InputError(f"input: unrecognised {_kind(data)}; {ACCEPTED}")
