@@ -61,7 +61,8 @@ class GraphNode(_Document):
     keywords: list[str]
     timestamp: IsoDateTime | None
     numSections: Count = Field(description="Messages of a conversation, sections of a note.")
-    sourceType: str = Field(description="chat (ChatGPT, flat messages), claude, gemini, note, pdf, docx, pptx, markdown, text")
+    sourceType: str = Field(description="chat (ChatGPT, flat messages), claude, gemini, note, "
+                                        "pdf, docx, pptx, markdown, text")
     title: str
     confidence: Fraction | None = Field(
         description="How surely the node belongs to its cluster; null on graphs whose node "
