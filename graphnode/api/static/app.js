@@ -165,7 +165,7 @@ async function submitExport(file) {
     let accepted;
     if (file.size > PRESIGN_ABOVE) {
       const ticket = await api("/v1/uploads", { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ size: file.size, contentType: "application/json", fileName: file.name }) });
+        body: JSON.stringify({ size: file.size, contentType: /\.zip$/i.test(file.name) ? "application/zip" : "application/json", fileName: file.name }) });
       const put = await fetch(ticket.url, { method: "PUT", headers: { "Content-Type": ticket.headers["Content-Type"] }, body: file });
       if (!put.ok) throw new Error(`the upload to storage failed (${put.status})`);
       accepted = await api("/v1/graphs/generate", { method: "POST", headers: { "Content-Type": "application/json" },
