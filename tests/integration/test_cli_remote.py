@@ -57,8 +57,14 @@ def test_exit_statuses_tell_failures_apart(stack, api_settings, tmp_path):
                               "GRAPHNODE_TOKEN": token}, capture_output=True, text=True)
     assert run.returncode == 4 and "cannot reach the API at http://127.0.0.1:9" in run.stderr
 
-    unparseable = tmp_path / "unparseable.json"
-    unparseable.write_text(json.dumps([{"not": "a conversation"}]))
+    unrecognised = tmp_path / "users.json"  # a file of the export zip, not the export
+    unrecognised.write_text(json.dumps([{"uuid": "u1", "email_address": "a@example.com"}]))
+    run = graphnode(stack, token, "submit", str(unrecognised))
+    assert run.returncode == 1 and "unrecognised export" in run.stderr
+    assert "Claude" in run.stderr and "Gemini" in run.stderr
+
+    unparseable = tmp_path / "unparseable.json"  # the right shape, a broken conversation
+    unparseable.write_text(json.dumps([{"title": "x", "mapping": "not a tree"}]))
     run = graphnode(stack, token, "submit", str(unparseable))
     assert run.returncode == 5, run.stderr[-2000:]
     assert "FAILED (input)" in run.stderr

@@ -119,7 +119,9 @@ def test_upload_follow_across_a_reload_and_explore_the_graph(stack, api_settings
 
 def test_failed_job_shows_its_reason_and_korean_renders(stack, api_settings, page, tmp_path):
     broken = tmp_path / "내보내기.json"
-    broken.write_text(json.dumps([{"제목": "대화가 아닙니다"}], ensure_ascii=False))
+    # The shape of an export (the API accepts it), a conversation the worker cannot read.
+    broken.write_text(json.dumps([{"title": "대화가 아닙니다", "mapping": "트리가 아님"}],
+                                 ensure_ascii=False))
     page.goto(f"{stack.api_url}/#token={mint_token(api_settings, 'browser-failed')}")
     page.wait_for_selector("#stream-state.live")
     page.set_input_files("#file-input", str(broken))
