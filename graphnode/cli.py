@@ -242,6 +242,12 @@ def _print_graph(graph: dict[str, Any]) -> None:
         click.echo(f"  {'':<12} {'':>3}  keywords: {keywords}")
 
 
+def _print_without_text(stats: dict[str, Any]) -> None:
+    if stats.get("withoutText"):
+        click.echo(f"{stats['withoutText']} conversations or notes had no text (only images, "
+                   "tool output or hidden messages) and gave no node")
+
+
 # ----------------------------------------------------------------- a running API
 #: Exit statuses of the commands that talk to a running API, for scripts.
 EXIT_REFUSED, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_FAILED, EXIT_TIMEOUT = 1, 3, 4, 5, 6
@@ -361,6 +367,7 @@ def submit(file: Path, min_clusters: int | None, max_clusters: int | None, no_wa
             click.echo(json.dumps(job, indent=2, ensure_ascii=False))
         else:
             _print_graph(client.my_graph())
+            _print_without_text(job.get("stats", {}))
 
 
 @main.command()

@@ -61,7 +61,7 @@ class GraphNode(_Document):
     keywords: list[str]
     timestamp: IsoDateTime | None
     numSections: Count = Field(description="Messages of a conversation, sections of a note.")
-    sourceType: str = Field(description="chat (ChatGPT, flat messages), claude, gemini, note, "
+    sourceType: str = Field(description="chatgpt, claude, gemini, chat (flat messages), note, "
                                         "pdf, docx, pptx, markdown, text")
     title: str
     confidence: Fraction | None = Field(

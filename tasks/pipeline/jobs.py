@@ -68,6 +68,15 @@ def apply_llm_labels(graph: dict[str, Any], generator: TextGenerator) -> None:
         node["clusterName"] = clusters[node["clusterId"]]["name"]
 
 
+def entries_without_text(data: object, items: list[Any]) -> int:
+    """Conversations and notes that gave no item (only images, tool traffic or hidden text):
+    counted in the job's stats so that they do not vanish without a word."""
+    from tasks.pipeline.sources import entry_count
+
+    entries = entry_count(data)
+    return 0 if entries is None else max(entries - len(items), 0)
+
+
 def generate_graph(
     data: object,
     *,
@@ -84,7 +93,9 @@ def generate_graph(
     from tasks.pipeline.sources import parse_input
 
     items = parse_input(data)
-    report("parsed", 0.03, f"{len(items)} items")
+    without_text = entries_without_text(data, items)
+    report("parsed", 0.03, f"{len(items)} items, {without_text} without text"
+           if without_text else f"{len(items)} items")
     model = embedder.load()  # once per worker process; slow the first time, so a stage
     report("model loaded", 0.05, None)
     embeddings = model.encode(
@@ -110,7 +121,7 @@ def generate_graph(
     return JobOutput(
         {"graph": graph, "features": features},
         {"nodes": len(graph["nodes"]), "edges": len(graph["edges"]),
-         "clusters": len(graph["metadata"]["clusters"])},
+         "clusters": len(graph["metadata"]["clusters"]), "withoutText": without_text},
     )
 
 
@@ -141,6 +152,7 @@ def add_nodes(
     from tasks.pipeline.sources import parse_input
 
     items = parse_input(data)
+    without_text = entries_without_text(data, items)
     report("parsed", 0.1, f"{len(items)} items")
     existing = embeddings_in_node_order(graph, features)
     texts = [item_text(item) for item in items]
@@ -169,7 +181,7 @@ def add_nodes(
         {"graph": graph, "features": features, "assignments": assignments},
         {"added": len(added), "skipped": len(assignments) - len(added),
          "newClusters": len({a["clusterId"] for a in added if a["newCluster"]}),
-         "nodes": len(graph["nodes"])},
+         "nodes": len(graph["nodes"]), "withoutText": without_text},
     )
 
 

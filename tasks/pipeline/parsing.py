@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from graphnode.exports import ExportFormat
 from tasks.pipeline.errors import InputError
 
 KEPT_ROLES = frozenset({"user", "assistant"})
@@ -32,6 +33,8 @@ class SourceItem:
     text: str
     timestamp: float | None
     num_sections: int
+    #: The provider (``chatgpt``, ``claude``, ``gemini``), ``note`` or a document type;
+    #: flat message lists, whose provider is unknown, are ``chat``.
     source_type: str = "chat"
 
 
@@ -91,7 +94,7 @@ def timestamp_of(value: object) -> float | None:
 
 
 def _fallback_leaf(mapping: dict[str, Any]) -> str | None:
-    """The leaf to follow when an export lacks ``current_node``: the latest message's leaf."""
+    """The leaf to follow when ``current_node`` is missing or dangling: the latest message's."""
     leaves = [k for k, v in mapping.items() if isinstance(v, dict) and not v.get("children")]
     if not leaves:
         return None
@@ -200,12 +203,12 @@ def parse_conversation(index: int, conv: object) -> SourceItem | None:
             f"{label}: field 'mapping' must be an object, got {type(mapping).__name__}"
         )
     current = conv.get("current_node")
-    if current is None:
+    if not isinstance(current, str) or current not in mapping:
+        # Missing, or dangling after a partial export or an edit: the latest leaf is what the
+        # person saw last, and a conversation is worth more than an error about one field.
         current = _fallback_leaf(mapping)
         if current is None:
             return None
-    elif not isinstance(current, str) or current not in mapping:
-        raise InputError(f"{label}: field 'current_node' ({current!r}) is not a node of 'mapping'")
 
     sections: list[str] = []
     first_stamp: float | None = None
@@ -237,7 +240,7 @@ def parse_conversation(index: int, conv: object) -> SourceItem | None:
         text=text,
         timestamp=stamp,
         num_sections=len(sections),
-        source_type="chat",
+        source_type=ExportFormat.CHATGPT.value,
     )
 
 

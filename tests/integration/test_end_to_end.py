@@ -151,9 +151,8 @@ def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sende
 
 
 MALFORMED_INPUTS = {
-    "chatgpt export": ([{"title": "Broken", "current_node": "missing", "mapping": {
-        "root": {"id": "root", "message": None, "parent": None, "children": []}}}],
-        "field 'current_node' ('missing') is not a node of 'mapping'"),
+    "chatgpt export": ([{"title": "Broken", "current_node": "a", "mapping": {"a": "not a node"}}],
+                       "mapping node 'a' must be an object"),
     "flat messages": ([{"id": "m1", "role": "usr", "content": "hello"}],
                       "message 0 ('m1'): field 'role' is 'usr'"),
     "notes": ({"source_nodes": [{"id": "n1", "title": "x", "sections": "not a list"}]},

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.parsing import SourceItem
-from tasks.pipeline.sources.chat import parse_json
+from tasks.pipeline.sources.chat import entry_count, parse_json
 from tasks.pipeline.sources.documents import _decode, extract_document_text, parse_document
 
-__all__ = ["extract_document_text", "parse_input"]
+__all__ = ["entry_count", "extract_document_text", "parse_input"]
 
 
 def _load_json(raw: bytes, name: str) -> object:

@@ -305,3 +305,28 @@ def parse_json(data: object) -> list[SourceItem]:
     if isinstance(data, dict):
         raise InputError(f"input: unrecognised object with keys {sorted(data)[:8]}; {ACCEPTED}")
     raise InputError(f"input: unrecognised {_kind(data)}; {ACCEPTED}")
+
+
+def entry_count(data: object) -> int | None:
+    """How many conversations and notes decoded JSON holds, read or not, so that a job can say
+    how many gave no node (an image-only conversation has no text); ``None`` for Gemini
+    activity, whose records are prompts, not conversations."""
+    fmt = export_format(data)
+    if fmt in (ExportFormat.CHATGPT, ExportFormat.CLAUDE):
+        return 1 if isinstance(data, dict) else len(data)  # type: ignore[arg-type]
+    if fmt is ExportFormat.MESSAGES:
+        return len(data) if isinstance(data[0], list) else 1  # type: ignore[index,arg-type]
+    if fmt is ExportFormat.NOTES:
+        return len(data["source_nodes"])  # type: ignore[index]
+    if fmt is ExportFormat.BUNDLE and isinstance(data, dict):
+        notes = data.get("notes")
+        if isinstance(notes, dict):
+            notes = notes.get("source_nodes")
+        conversations = data.get("conversations")
+        chats = entry_count(conversations) if conversations else 0
+        if chats is None:
+            return None
+        return chats + sum(len(part) for part in (notes, data.get("source_nodes"))
+                           if isinstance(part, list))
+    return None
+

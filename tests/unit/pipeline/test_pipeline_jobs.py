@@ -87,7 +87,8 @@ def test_generation_documents_follow_the_graph_model(generated):
     assert GraphDocument.model_validate(graph).model_dump(mode="json", exclude_unset=True) == (
         json.loads(json.dumps(graph)))
     assert generated.stats == {"nodes": 18, "edges": len(graph["edges"]),
-                               "clusters": len(graph["metadata"]["clusters"])}
+                               "clusters": len(graph["metadata"]["clusters"]),
+                               "withoutText": 0}
     assert {"parsed", "embedding", "clustering"} <= set(stages)
 
 

@@ -67,7 +67,7 @@ def test_follows_the_active_branch_and_keeps_only_user_and_assistant_text():
     assert "ABANDONED" not in item.text
     assert "ChatGPT" not in item.text and "TOOL" not in item.text
     assert item.num_sections == 4
-    assert (item.id, item.title, item.source_type) == ("abc-123", "Sourdough", "chat")
+    assert (item.id, item.title, item.source_type) == ("abc-123", "Sourdough", "chatgpt")
     assert item.timestamp == 1700000000.5
 
 
@@ -166,6 +166,15 @@ def test_missing_current_node_follows_the_latest_leaf_and_missing_title_is_untit
     assert "Rye works well." in item.text and item.title == "Untitled"
 
 
+@pytest.mark.parametrize("current", ["nope", 7])
+def test_dangling_current_node_follows_the_latest_leaf(current):
+    conv = branching_conversation()
+    conv["current_node"] = current
+    conv["mapping"]["a2"]["message"]["create_time"] = 1700000500.0
+    [item] = parse_chatgpt_export([conv])
+    assert "Rye works well." in item.text
+
+
 def test_timestamp_falls_back_to_update_time_then_first_message():
     conv = branching_conversation()
     conv["create_time"] = None
@@ -198,8 +207,6 @@ def make_cycle(conv: dict) -> None:
                                               "missing"]),
         (broken(set_key("mapping", [])), ["conversation 1 ('Sourdough')", "'mapping'",
                                           "must be an object"]),
-        (broken(set_key("current_node", "nope")), ["conversation 1", "'current_node'", "'nope'",
-                                                   "not a node"]),
         (broken(make_cycle), ["conversation 1", "cycle"]),
         (broken(lambda c: c["mapping"].__setitem__("a1", "x")), ["conversation 1", "'a1'",
                                                                  "must be an object"]),
@@ -207,7 +214,7 @@ def make_cycle(conv: dict) -> None:
          ["none of the 1 conversations", "text"]),
     ],
     ids=["not-a-list", "empty", "not-an-object", "no-mapping", "mapping-not-object",
-         "bad-current-node", "cycle", "node-not-object", "no-text"],
+         "cycle", "node-not-object", "no-text"],
 )
 def test_malformed_exports_raise_input_error_naming_item_field_and_reason(data, expected):
     with pytest.raises(InputError) as caught:
