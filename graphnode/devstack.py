@@ -81,6 +81,8 @@ class DevStack:
             "GRAPHNODE_JWT_SECRET": secrets.token_urlsafe(32),
             "GRAPHNODE_REQUEST_QUEUE": f"{self.queue_prefix}graph-req",
             "GRAPHNODE_RESULT_QUEUE": f"{self.queue_prefix}graph-res",
+            # The page, served by the API, PUTs large exports straight to the bucket.
+            "GRAPHNODE_UPLOAD_ORIGINS": self.url_of("api"),
             # The emulator accepts any credentials; real AWS takes them from the usual chain.
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),

@@ -55,6 +55,10 @@ class CommonSettings(BaseSettings):
     request_queue_url: str | None = None
     result_queue_url: str | None = None
     payload_bucket: str = "graphnode-payloads"
+    # Origins of the page that PUTs large exports straight to the bucket (presigned uploads),
+    # comma-separated, e.g. "https://app.example.com"; `graphnode provision` gives the bucket
+    # a CORS rule for them (terraform: var.upload_origins). Empty: no rule, no browser PUT.
+    upload_origins: str = ""
     # Both worker roles beat; a running message stays invisible for three beats, so this
     # must stay well under the shortest queue visibility timeout (graph-res: 60 s).
     visibility_heartbeat_seconds: float = 20.0
@@ -92,6 +96,10 @@ class CommonSettings(BaseSettings):
         return f"https://sqs.{self.aws_region}.amazonaws.com/{self.aws_account_id}/{name}"
 
     @property
+    def upload_origin_list(self) -> list[str]:
+        return comma_list(self.upload_origins)
+
+    @property
     def events_topic_arn(self) -> str:
         return f"arn:aws:sns:{self.aws_region}:{self.aws_account_id}:{self.events_topic}"
 
@@ -109,6 +117,11 @@ class CommonSettings(BaseSettings):
         """True when AWS is the emulator on this machine, i.e. this is the local stack."""
         return bool(self.aws_endpoint_url) and (
             urlsplit(self.aws_endpoint_url).hostname or "") in LOCAL_HOSTS
+
+
+def comma_list(value: str) -> list[str]:
+    """A comma-separated setting (environment variables hold no lists), blanks dropped."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def absolute_sqlite_url(url: str) -> str:
@@ -150,7 +163,7 @@ class ApiSettings(CommonSettings):
 
     @property
     def cors_origin_list(self) -> list[str]:
-        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+        return comma_list(self.cors_origins)
 
     _absolute_store_url = field_validator("store_url")(absolute_sqlite_url)
 

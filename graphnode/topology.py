@@ -197,6 +197,11 @@ def provision(settings: CommonSettings, topology: Topology | None = None,
         )
     else:
         s3.delete_bucket_policy(Bucket=settings.payload_bucket)
+    if settings.upload_origin_list:
+        s3.put_bucket_cors(Bucket=settings.payload_bucket, CORSConfiguration={
+            "CORSRules": [upload_cors_rule(settings.upload_origin_list)]})
+    else:
+        s3.delete_bucket_cors(Bucket=settings.payload_bucket)
     s3.put_bucket_lifecycle_configuration(
         Bucket=settings.payload_bucket,
         LifecycleConfiguration={
@@ -221,6 +226,20 @@ def provision(settings: CommonSettings, topology: Topology | None = None,
         },
     )
     return created
+
+
+#: How long a browser may cache the answer to its CORS preflight: one preflight per page
+#: session rather than one per upload.
+UPLOAD_CORS_MAX_AGE_SECONDS = 3000
+
+
+def upload_cors_rule(origins: list[str]) -> dict[str, Any]:
+    """The bucket's CORS rule for the page's presigned PUT (``POST /v1/uploads``): only PUT,
+    only the headers the signature binds, the ETag readable; terraform's
+    ``aws_s3_bucket_cors_configuration.payloads`` is the same rule."""
+    return {"ID": "page-uploads", "AllowedOrigins": origins, "AllowedMethods": ["PUT"],
+            "AllowedHeaders": ["content-type"], "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": UPLOAD_CORS_MAX_AGE_SECONDS}
 
 
 def provision_events(settings: CommonSettings, events: EventsSpec, sqs: Any) -> dict[str, Any]:

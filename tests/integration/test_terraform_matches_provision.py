@@ -3,7 +3,7 @@
 Both run against one AWS emulator: terraform applies examples/local with the "tf-" prefix,
 provision builds the "py-" copy, and every setting that matters is read back and compared:
 queue timeouts and retention, SSE, the TLS-only policies, redrive and redrive-allow, the
-bucket's encryption, ownership, public access block and lifecycle. (About 90 s: the AWS
+bucket's encryption, ownership, public access block, CORS rule and lifecycle. (About 90 s: the AWS
 provider waits for each SQS attribute change to settle, three in a row per queue.)
 """
 
@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod",
                     "ReceiveMessageWaitTimeSeconds", "SqsManagedSseEnabled", "Policy",
                     "RedrivePolicy", "RedriveAllowPolicy")
+UPLOAD_ORIGINS = ["https://app.example.com", "http://127.0.0.1:8000"]
 PREFIX = re.compile(r"(?<=[:/])(tf|py)-")
 
 
@@ -61,6 +62,7 @@ def bucket_settings(s3, bucket: str) -> dict[str, Any]:
         "public_access": s3.get_public_access_block(Bucket=bucket)[
             "PublicAccessBlockConfiguration"],
         "policy": s3.get_bucket_policy(Bucket=bucket)["Policy"],
+        "cors": s3.get_bucket_cors(Bucket=bucket)["CORSRules"],
         "lifecycle": {rule["ID"]: {key: value for key, value in rule.items() if key != "ID"}
                       for rule in rules},
     })
@@ -79,10 +81,12 @@ def both(tmp_path_factory):
         terraform("local", "apply", "-auto-approve", "-lock=false",
                   f"-state={workdir / 'terraform.tfstate'}", f"-var=endpoint={endpoint}",
                   "-var=name_prefix=tf-", "-var=queue_name_prefix=tf-", "-var=tls_only=true",
+                  f"-var=upload_origins={json.dumps(UPLOAD_ORIGINS)}",
                   env=env, data_dir=workdir, timeout=400)
         settings = CommonSettings(aws_endpoint_url=endpoint, request_queue="py-graph-req",
                                   result_queue="py-graph-res",
-                                  payload_bucket="py-graphnode-payloads")
+                                  payload_bucket="py-graphnode-payloads",
+                                  upload_origins=",".join(UPLOAD_ORIGINS))
         provision(settings, tls_only=True)
         clients = {service: boto3.client(service, endpoint_url=endpoint,
                                          region_name="us-east-1")
@@ -116,6 +120,7 @@ def test_the_buckets_match(both):
     expected = {f"expire-{prefix.strip('/')}" for prefix in topology.claim_check_prefixes}
     assert expected | {"abort-incomplete-multipart-uploads"} <= set(
         built_by_terraform["lifecycle"])
+    assert built_by_terraform["cors"]["AllowedOrigins"] == sorted(UPLOAD_ORIGINS)
 
 
 def test_both_buckets_refuse_plain_http(both):

@@ -4,6 +4,9 @@
 "use strict";
 
 const STORAGE = { token: "graphnode.token", lastEvent: "graphnode.lastEventId", job: "graphnode.job" };
+// How the page names a node's provider (its sourceType).
+const SOURCE_LABELS = { chatgpt: "ChatGPT", claude: "Claude", gemini: "Gemini", chat: "chat", note: "note",
+  pdf: "PDF", docx: "Word", pptx: "PowerPoint", markdown: "Markdown", text: "text" };
 // Exports larger than this go straight to S3 through a presigned PUT (?presignAbove= overrides).
 const PRESIGN_ABOVE = Number(new URLSearchParams(location.search).get("presignAbove") || 8 * 1024 * 1024);
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
@@ -103,10 +106,17 @@ function onEvent(type, data) {
   }
   if (!job) return;
   if (type === "failed") { jobFailed(job, data.error); return; }
-  if (job.kind === "generate") { showProgress(1, "done", "COMPLETED"); sessionStorage.removeItem(STORAGE.job); loadGraph(); }
-  if (job.kind === "add") { $("add-status").textContent = "Added."; loadGraph({ highlightNew: true }); }
+  if (job.kind === "generate") { showProgress(1, doneStage(data.stats), "COMPLETED"); sessionStorage.removeItem(STORAGE.job); loadGraph(); }
+  if (job.kind === "add") { $("add-status").textContent = `Added ${(data.stats || {}).added ?? "the"} items.`; loadGraph({ highlightNew: true }); }
   if (job.kind === "summary") loadSummary();
   if (job.kind === "document") loadWorkspace(job.groupId);
+}
+
+// What a finished job says: conversations without text (images only) give no node, and
+// the person should hear of them rather than wonder where they went.
+function doneStage(stats) {
+  const empty = (stats || {}).withoutText;
+  return empty ? `done · ${empty} without text, left out` : "done";
 }
 
 function jobFailed(job, error) {
@@ -207,7 +217,8 @@ function drawGraph(graph, previousIds) {
   const elements = [
     ...graph.nodes.map((n) => ({ group: "nodes", data: {
       id: n.id, label: n.title || n.id, clusterId: n.clusterId, clusterName: n.clusterName,
-      keywords: (n.keywords || []).map(String), degree: degree[n.id] || 0, colour: colourOf(n.clusterId) },
+      keywords: (n.keywords || []).map(String), degree: degree[n.id] || 0, colour: colourOf(n.clusterId),
+      source: SOURCE_LABELS[n.sourceType] || n.sourceType || "" },
       classes: previousIds && !previousIds.has(n.id) ? "new" : "" })),
     ...graph.edges.filter((e) => ids.has(e.source) && ids.has(e.target)).map((e, i) => ({ group: "edges", data: {
       id: `e${i}`, source: e.source, target: e.target, weight: e.weight || 0, confidence: e.confidence || "medium" } })),
@@ -268,6 +279,7 @@ function showNode(id) {
   $("node-title").textContent = node.data("label");
   $("node-swatch").style.background = node.data("colour");
   $("node-cluster").textContent = node.data("clusterName") || node.data("clusterId");
+  $("node-source").textContent = node.data("source");
   $("node-keywords").textContent = node.data("keywords").join(", ");
   const list = $("node-neighbours");
   list.textContent = "";

@@ -50,7 +50,8 @@ module "graphnode" {
   force_destroy_bucket = true
   # The emulator speaks plain HTTP (and moto enforces bucket policies), so TLS-only policies
   # would lock the local stack out; `graphnode provision` leaves them out there too.
-  tls_only = var.tls_only
+  tls_only       = var.tls_only
+  upload_origins = var.upload_origins
 
   eks_oidc_provider_arn         = aws_iam_openid_connect_provider.eks.arn
   keda_operator_service_account = "keda:keda-operator"

@@ -33,3 +33,9 @@ variable "tls_only" {
   type        = bool
   default     = false
 }
+
+variable "upload_origins" {
+  description = "Origins of the page that PUTs large exports to the bucket (the local API: http://127.0.0.1:8000)."
+  type        = list(string)
+  default     = ["http://127.0.0.1:8000"]
+}

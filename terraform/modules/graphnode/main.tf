@@ -199,6 +199,23 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "payloads" {
   }
 }
 
+# The page's presigned PUT of a large export (graphnode.topology.upload_cors_rule builds the
+# same rule): only PUT, only the header the signature binds, the ETag readable.
+resource "aws_s3_bucket_cors_configuration" "payloads" {
+  count = length(var.upload_origins) > 0 ? 1 : 0
+
+  bucket = aws_s3_bucket.payloads.id
+
+  cors_rule {
+    id              = "page-uploads"
+    allowed_origins = var.upload_origins
+    allowed_methods = ["PUT"]
+    allowed_headers = ["content-type"]
+    expose_headers  = ["ETag"]
+    max_age_seconds = 3000
+  }
+}
+
 resource "aws_s3_bucket_lifecycle_configuration" "payloads" {
   bucket = aws_s3_bucket.payloads.id
 

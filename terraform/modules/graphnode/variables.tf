@@ -80,6 +80,17 @@ variable "access_log_bucket" {
   default     = null
 }
 
+variable "upload_origins" {
+  description = "Origins of the page that PUTs large exports straight to the payload bucket through presigned URLs (POST /v1/uploads), e.g. [\"https://app.example.com\"]; the bucket gets a CORS rule for them. Empty: no CORS rule, and browsers cannot upload directly."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.upload_origins : can(regex("^https?://[^/]+$", origin))])
+    error_message = "Each upload origin is a scheme and host (and port), with no path: https://app.example.com."
+  }
+}
+
 variable "force_destroy_bucket" {
   description = "Let terraform destroy delete the payload bucket with its objects (test stacks only)."
   type        = bool
