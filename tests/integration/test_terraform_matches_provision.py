@@ -3,8 +3,9 @@
 Both run against one AWS emulator: terraform applies examples/local with the "tf-" prefix,
 provision builds the "py-" copy, and every setting that matters is read back and compared:
 queue timeouts and retention, SSE, the TLS-only policies, redrive and redrive-allow, the
-bucket's encryption, ownership, public access block, CORS rule and lifecycle. (About 90 s: the AWS
-provider waits for each SQS attribute change to settle, three in a row per queue.)
+bucket's encryption, ownership, public access block, lifecycle and the CORS rule of the
+page's presigned upload. (About 90 s: the AWS provider waits for each SQS attribute change
+to settle, three in a row per queue.)
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ pytestmark = pytest.mark.integration
 QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod",
                     "ReceiveMessageWaitTimeSeconds", "SqsManagedSseEnabled", "Policy",
                     "RedrivePolicy", "RedriveAllowPolicy")
-UPLOAD_ORIGINS = ["https://app.example.com", "http://127.0.0.1:8000"]
 PREFIX = re.compile(r"(?<=[:/])(tf|py)-")
+#: The page's origins, given to both: terraform's variable and provision's setting.
+UPLOAD_ORIGINS = ["https://graphnode.example.com", "http://127.0.0.1:8000"]
 
 
 def canonical(value: Any) -> Any:
@@ -81,12 +83,12 @@ def both(tmp_path_factory):
         terraform("local", "apply", "-auto-approve", "-lock=false",
                   f"-state={workdir / 'terraform.tfstate'}", f"-var=endpoint={endpoint}",
                   "-var=name_prefix=tf-", "-var=queue_name_prefix=tf-", "-var=tls_only=true",
-                  f"-var=upload_origins={json.dumps(UPLOAD_ORIGINS)}",
+                  f"-var=upload_cors_origins={json.dumps(UPLOAD_ORIGINS)}",
                   env=env, data_dir=workdir, timeout=400)
         settings = CommonSettings(aws_endpoint_url=endpoint, request_queue="py-graph-req",
                                   result_queue="py-graph-res",
                                   payload_bucket="py-graphnode-payloads",
-                                  upload_origins=",".join(UPLOAD_ORIGINS))
+                                  upload_cors_origins=",".join(UPLOAD_ORIGINS))
         provision(settings, tls_only=True)
         clients = {service: boto3.client(service, endpoint_url=endpoint,
                                          region_name="us-east-1")
@@ -120,7 +122,9 @@ def test_the_buckets_match(both):
     expected = {f"expire-{prefix.strip('/')}" for prefix in topology.claim_check_prefixes}
     assert expected | {"abort-incomplete-multipart-uploads"} <= set(
         built_by_terraform["lifecycle"])
-    assert built_by_terraform["cors"]["AllowedOrigins"] == sorted(UPLOAD_ORIGINS)
+    cors = built_by_terraform["cors"]
+    assert sorted(cors["AllowedOrigins"]) == sorted(UPLOAD_ORIGINS)
+    assert cors["AllowedMethods"] == "PUT" and cors["ExposeHeaders"] == "ETag"
 
 
 def test_both_buckets_refuse_plain_http(both):

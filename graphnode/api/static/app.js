@@ -367,10 +367,13 @@ async function addDocument(file) {
 async function loadWorkspace(group) {
   let workspace;
   try { workspace = await api(`/v1/workspaces/${encodeURIComponent(group)}`); } catch (error) {
-    $("ws-documents").textContent = error.message; return;
+    // A workspace exists once its first document is added: until then it is empty, not an error.
+    if (error.status === 404) workspace = { groupId: group, documents: [], graph: {} };
+    else { $("ws-documents").textContent = error.message; return; }
   }
   const list = $("ws-documents");
   list.textContent = "";
+  if (!workspace.documents.length) list.textContent = "No documents yet: add one.";
   workspace.documents.forEach((doc) => {
     const item = document.createElement("li");
     item.textContent = `${doc.fileName}: ${doc.status}` + (doc.error ? ` (${doc.error})` : "");

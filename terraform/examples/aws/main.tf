@@ -21,6 +21,7 @@ provider "aws" {
 module "graphnode" {
   source = "../../modules/graphnode"
 
+  upload_cors_origins   = var.upload_cors_origins
   name_prefix           = var.name_prefix
   eks_oidc_provider_arn = var.eks_oidc_provider_arn
   trust_ecs_tasks       = var.trust_ecs_tasks

@@ -45,3 +45,9 @@ variable "alarm_email" {
   type        = string
   default     = null
 }
+
+variable "upload_cors_origins" {
+  description = "Origins of the web page (the API's public address, e.g. \"https://graphnode.example.com\") allowed to PUT large exports to the bucket; empty: none."
+  type        = list(string)
+  default     = []
+}

@@ -44,14 +44,14 @@ resource "aws_iam_openid_connect_provider" "eks" {
 module "graphnode" {
   source = "../../modules/graphnode"
 
+  upload_cors_origins  = var.upload_cors_origins
   topology_file        = var.topology_file
   name_prefix          = var.name_prefix
   queue_name_prefix    = var.queue_name_prefix
   force_destroy_bucket = true
   # The emulator speaks plain HTTP (and moto enforces bucket policies), so TLS-only policies
   # would lock the local stack out; `graphnode provision` leaves them out there too.
-  tls_only       = var.tls_only
-  upload_origins = var.upload_origins
+  tls_only = var.tls_only
 
   eks_oidc_provider_arn         = aws_iam_openid_connect_provider.eks.arn
   keda_operator_service_account = "keda:keda-operator"

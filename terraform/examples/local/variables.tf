@@ -34,8 +34,8 @@ variable "tls_only" {
   default     = false
 }
 
-variable "upload_origins" {
-  description = "Origins of the page that PUTs large exports to the bucket (the local API: http://127.0.0.1:8000)."
+variable "upload_cors_origins" {
+  description = "Origins of the web page allowed to PUT large exports to the bucket (the local stack's API, as `graphnode stack` serves it)."
   type        = list(string)
-  default     = ["http://127.0.0.1:8000"]
+  default     = ["http://127.0.0.1:8000", "http://localhost:8000"]
 }

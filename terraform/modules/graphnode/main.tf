@@ -199,20 +199,21 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "payloads" {
   }
 }
 
-# The page's presigned PUT of a large export (graphnode.topology.upload_cors_rule builds the
-# same rule): only PUT, only the header the signature binds, the ETag readable.
+# The web page PUTs a large export to a presigned URL of this bucket, from the API's origin:
+# a cross-origin request the browser sends only if this rule allows it. The rule's shape is
+# topology.yaml's (bucket.upload_cors); the origins are the deployment's.
 resource "aws_s3_bucket_cors_configuration" "payloads" {
-  count = length(var.upload_origins) > 0 ? 1 : 0
+  count = length(var.upload_cors_origins) > 0 && try(local.bucket.upload_cors, null) != null ? 1 : 0
 
   bucket = aws_s3_bucket.payloads.id
 
   cors_rule {
-    id              = "page-uploads"
-    allowed_origins = var.upload_origins
-    allowed_methods = ["PUT"]
-    allowed_headers = ["content-type"]
-    expose_headers  = ["ETag"]
-    max_age_seconds = 3000
+    id              = "browser-upload"
+    allowed_origins = var.upload_cors_origins
+    allowed_methods = local.bucket.upload_cors.allowed_methods
+    allowed_headers = local.bucket.upload_cors.allowed_headers
+    expose_headers  = local.bucket.upload_cors.expose_headers
+    max_age_seconds = local.bucket.upload_cors.max_age_seconds
   }
 }
 

@@ -80,14 +80,15 @@ variable "access_log_bucket" {
   default     = null
 }
 
-variable "upload_origins" {
-  description = "Origins of the page that PUTs large exports straight to the payload bucket through presigned URLs (POST /v1/uploads), e.g. [\"https://app.example.com\"]; the bucket gets a CORS rule for them. Empty: no CORS rule, and browsers cannot upload directly."
+variable "upload_cors_origins" {
+  description = "Origins (scheme://host[:port], e.g. \"https://graphnode.example.com\") of the web page, allowed by the bucket's CORS rule to PUT a large export to a presigned URL (GRAPHNODE_UPLOAD_CORS_ORIGINS of `graphnode provision`). Empty: no CORS rule, and browsers cannot upload large exports."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for origin in var.upload_origins : can(regex("^https?://[^/]+$", origin))])
-    error_message = "Each upload origin is a scheme and host (and port), with no path: https://app.example.com."
+    # S3 compares the browser's Origin exactly: a path or a trailing slash never matches.
+    condition     = alltrue([for origin in var.upload_cors_origins : can(regex("^https?://[A-Za-z0-9*.\\-\\[\\]:]+$", origin))])
+    error_message = "upload_cors_origins must be origins like \"https://app.example.com\": scheme, host and port only, no path or trailing slash."
   }
 }
 

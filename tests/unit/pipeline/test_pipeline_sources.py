@@ -386,7 +386,7 @@ def test_bundles_concatenate_parts_and_keep_ids_unique():
     }
     items = parse_input(bundle)
     assert [(i.id, i.source_type) for i in items] == [
-        ("n1", "chat"), ("n1-2", "notion"), ("7", "note"), ("extra", "note"),
+        ("n1", "chatgpt"), ("n1-2", "notion"), ("7", "note"), ("extra", "note"),
     ]
     messages_and_note_list = {"conversations": [MESSAGES], "notes": NOTES["source_nodes"]}
     assert [i.id for i in parse_input(messages_and_note_list)] == ["m0", "n1", "7"]
