@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 WORKERS_PREFIX = "ops/workers/"
 BEACON_SECONDS = 15.0
+#: Each record call gives up after this long, untried again: a record is advisory, and its
+#: calls sit on paths that must not hang on a bucket that is gone (a worker's shutdown
+#: deletes its record; Flower's worker list reads them in threads its exit waits for).
+RECORD_CALL_SECONDS = 3.0
 
 
 def worker_role(settings: CommonSettings, queues: list[str]) -> str:
@@ -77,7 +81,7 @@ class WorkerBeacon:
 
     def beat(self) -> None:
         if self._s3 is None:
-            self._s3 = aws_client("s3", self.settings)
+            self._s3 = aws_client("s3", self.settings, timeout=RECORD_CALL_SECONDS)
         self._s3.put_object(Bucket=self.settings.payload_bucket, Key=self.key,
                             Body=json.dumps(self.record()).encode(),
                             ContentType="application/json")
@@ -95,14 +99,14 @@ class WorkerBeacon:
         """Stop beating and delete the record: a worker that left cleanly is not listed."""
         self._thread.stop()
         try:
-            aws_client("s3", self.settings).delete_object(Bucket=self.settings.payload_bucket,
-                                                          Key=self.key)
+            aws_client("s3", self.settings, timeout=RECORD_CALL_SECONDS).delete_object(
+                Bucket=self.settings.payload_bucket, Key=self.key)
         except Exception as exc:
             logger.warning("worker record %s not deleted (%s); it ages out", self.key, exc)
 
 
 def read_records(settings: CommonSettings) -> list[dict[str, Any]]:
-    s3 = aws_client("s3", settings)
+    s3 = aws_client("s3", settings, timeout=RECORD_CALL_SECONDS)
     records = []
     listing = s3.list_objects_v2(Bucket=settings.payload_bucket, Prefix=WORKERS_PREFIX)
     for item in listing.get("Contents", []):

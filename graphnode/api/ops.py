@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, Response, g, request
 from graphnode import metrics
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import Readiness
+from graphnode.aws import aws_client
 from graphnode.logs import log_context
 
 logger = logging.getLogger("graphnode.access")
@@ -75,16 +76,10 @@ def _aws(service: str) -> Any:
 
     clients = current_app.extensions.setdefault("graphnode_ops_clients", {})
     if service not in clients:
-        import boto3
-        from botocore.config import Config
-
         from graphnode.api import services
 
-        settings = services().settings
-        clients[service] = boto3.client(
-            service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url,
-            config=Config(connect_timeout=READY_TIMEOUT_SECONDS,
-                          read_timeout=READY_TIMEOUT_SECONDS, retries={"max_attempts": 1}))
+        clients[service] = aws_client(service, services().settings,
+                                      timeout=READY_TIMEOUT_SECONDS)
     return clients[service]
 
 

@@ -75,3 +75,25 @@ def test_controls_reach_nobody_in_flower_and_are_refused_by_celerys_commands(set
     with click.Context(click.Command("inspect")), pytest.raises(CeleryCommandException) as exc:
         control.inspect(timeout=1).stats()
     assert exc.value.exit_code == 69 and "graphnode status" in str(exc.value)
+
+
+def test_record_calls_give_up_quickly_on_a_bucket_that_does_not_answer(monkeypatch, caplog):
+    """A worker's shutdown deletes its record, and Flower's exit waits for the threads that
+    read them: neither may hang on botocore's 60 s timeouts and five tries."""
+    import socket
+    import time
+
+    from graphnode import beacon
+
+    monkeypatch.setattr(beacon, "RECORD_CALL_SECONDS", 0.5)
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings = CommonSettings(aws_endpoint_url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+        record = WorkerBeacon(settings, "req@host", "worker-req", ["graph-req"])
+        started = time.monotonic()
+        record.stop()
+        with pytest.raises(Exception, match="timeout"):
+            beacon.read_records(settings)
+        assert time.monotonic() - started < 3
+    assert "not deleted" in caplog.text
