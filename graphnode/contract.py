@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -77,11 +77,19 @@ class ContractError(ValueError):
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: The fields that name S3 objects (claim checks): each must be the user's own.
+    KEY_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     userId: str = Field(pattern=USER_ID_PATTERN)
 
+    def claim_checks(self) -> list[str]:
+        """The S3 keys this message points at."""
+        return [getattr(self, name) for name in self.KEY_FIELDS]
+
 
 class _InputRef(_Payload):
+    KEY_FIELDS = ("inputKey",)
+
     inputKey: str = Field(min_length=1, max_length=1024)
     inputSha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
@@ -108,15 +116,20 @@ class Progress(_Payload):
     attempt: int = Field(default=1, ge=1, le=1000)  # the request's SQS receive count
 
 
-class _Result(_Payload):
+class Result(_Payload):
+    """What every result carries: the job's end, its outputs in S3 and its figures."""
+
     status: Literal[JobStatus.COMPLETED, JobStatus.FAILED]
     outputKeys: dict[str, str] = Field(default_factory=dict)
     stats: dict[str, int | float] = Field(default_factory=dict)
     error: str | None = Field(default=None, max_length=4000)
     failure: FailureKind | None = None
 
+    def claim_checks(self) -> list[str]:
+        return list(self.outputKeys.values())
+
     @model_validator(mode="after")
-    def _status_fields(self) -> _Result:
+    def _status_fields(self) -> Result:
         if self.status == JobStatus.FAILED and not self.error:
             raise ValueError("a FAILED result needs an error")
         if self.status == JobStatus.COMPLETED and not self.outputKeys:
@@ -124,26 +137,30 @@ class _Result(_Payload):
         return self
 
 
-class GraphGenerationResult(_Result):
+class GraphGenerationResult(Result):
     """``outputKeys``: ``graph`` and ``features`` S3 keys."""
 
 
 class GraphSummaryRequest(_Payload):
+    KEY_FIELDS = ("graphKey",)
+
     graphKey: str = Field(min_length=1, max_length=1024)
 
 
-class GraphSummaryResult(_Result):
+class GraphSummaryResult(Result):
     """``outputKeys``: ``summary``."""
 
 
 class AddNodeRequest(_InputRef):
+    KEY_FIELDS = ("inputKey", "graphKey", "featuresKey")
+
     graphKey: str = Field(min_length=1, max_length=1024)
     featuresKey: str = Field(min_length=1, max_length=1024)
     #: The job whose graph is extended: the result is refused if the graph changed since.
     baseGraphTaskId: str = Field(pattern=TASK_ID_PATTERN)
 
 
-class AddNodeResult(_Result):
+class AddNodeResult(Result):
     """``outputKeys``: ``graph``, ``features`` and ``assignments``."""
 
     baseGraphTaskId: str = Field(pattern=TASK_ID_PATTERN)
@@ -155,7 +172,7 @@ class MicroscopeIngestRequest(_InputRef):
     fileName: str = Field(min_length=1, max_length=255)
 
 
-class MicroscopeIngestResult(_Result):
+class MicroscopeIngestResult(Result):
     groupId: str = Field(pattern=TASK_ID_PATTERN)
     documentId: str = Field(pattern=TASK_ID_PATTERN)
 
@@ -208,6 +225,10 @@ def make_envelope(task_type: TaskType, task_id: str, payload: _Payload) -> dict[
 
 def parse_envelope(data: Any, expected: TaskType | None = None) -> tuple[Envelope, Any]:
     """Validate an incoming envelope and its payload; ContractError names what is wrong."""
+    size = len(json.dumps(data, separators=(",", ":"), default=str).encode())
+    if size > MAX_ENVELOPE_BYTES:  # no producer of ours sends one; nothing this big is read
+        raise ContractError(f"message of {size} bytes, over the {MAX_ENVELOPE_BYTES}-byte "
+                            "limit of an envelope")
     try:
         envelope = Envelope.model_validate(data)
         if expected is not None and envelope.taskType != expected:

@@ -62,6 +62,12 @@ REDELIVERIES = Counter("graphnode_redeliveries_total",
 GIVE_UPS = Counter("graphnode_give_ups_total",
                    "Last receives before the DLQ that failed and ended their job, by type.",
                    ["task_type"])
+MESSAGES_REFUSED = Counter(
+    "graphnode_messages_refused_total",
+    "Messages a worker would not act on, by type and reason: malformed, unknown_job, "
+    "not_owner (the job is another user's), wrong_type (not a result of the job's type), "
+    "foreign_key (an S3 key outside the user's own objects).",
+    ["task_type", "reason"])
 
 #: Queue attributes scraped at most this often: each scrape is two SQS calls per queue.
 QUEUE_GAUGE_CACHE_SECONDS = 5.0

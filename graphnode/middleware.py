@@ -47,6 +47,7 @@ from graphnode.contract import (
     parse_envelope,
 )
 from graphnode.lifecycle import retry_delay
+from graphnode.payloads import foreign_keys
 from graphnode.periodic import Periodic
 from graphnode.settings import CommonSettings
 from graphnode.topology import QueueSpec, load_topology
@@ -150,6 +151,16 @@ class ProgressReporter:
             logger.warning("progress of %s not sent (%s): the job goes on", self.task_id, exc)
 
 
+def refuse_foreign_keys(task_type: TaskType, request: Any) -> None:
+    """A request naming S3 objects outside its user's own fails at once: whoever sent it,
+    the worker must not read another user's data into this user's graph."""
+    foreign = foreign_keys(request.userId, request.claim_checks())
+    if foreign:
+        metrics.MESSAGES_REFUSED.labels(task_type.value, "foreign_key").inc()
+        raise JobFailed(f"refused: the request names S3 keys that are not its user's own: "
+                        f"{', '.join(foreign)}"[:1000])
+
+
 class EnvelopeTask(Task):
     """Base of every task: one positional argument, a contract envelope."""
 
@@ -162,6 +173,7 @@ class EnvelopeTask(Task):
             parsed, payload = parse_envelope(envelope, expected=task_type)
         except ContractError as exc:
             logger.error("rejected malformed %s message: %s", task_type, exc)
+            metrics.MESSAGES_REFUSED.labels(task_type.value, "malformed").inc()
             if task_type.is_request:
                 send_failure(self.app, task_type, envelope, f"malformed request: {exc}",
                              FailureKind.INPUT)
@@ -181,6 +193,8 @@ class EnvelopeTask(Task):
                 interval=self.app.graphnode_settings.progress_interval_seconds)
             self.progress("started", 0.01)
         try:
+            if task_type.is_request:
+                refuse_foreign_keys(task_type, payload)
             return self.run(parsed, payload)
         except JobFailed as exc:
             logger.warning("%s %s failed: %s", task_type, parsed.taskId, exc)

@@ -58,6 +58,21 @@ def graph_key(user_id: str, task_id: str, name: str) -> str:
     return f"graphs/{_safe_user(user_id)}/{_safe_task(task_id)}/{name}"
 
 
+#: Where a user's objects live; each area keeps one folder per user (``<area>/<user>/``).
+USER_AREAS = ("inputs", "uploads", "results", "graphs")
+
+
+def foreign_keys(user_id: str, keys: list[str], task_id: str | None = None) -> list[str]:
+    """The keys that are not ``user_id``'s own: a request may read anything in the user's
+    areas; with ``task_id``, a result's outputs must lie where the GPU worker writes that
+    task's (``results/<user>/<task>/``). A message that names another user's object lies."""
+    if task_id is not None:
+        allowed: tuple[str, ...] = (result_key(user_id, task_id, ""),)
+    else:
+        allowed = tuple(f"{area}/{_safe_user(user_id)}/" for area in USER_AREAS)
+    return [key for key in keys if not key.startswith(allowed)]
+
+
 def _safe_user(user_id: str) -> str:
     if not re.fullmatch(USER_ID_PATTERN, user_id):
         raise ValueError(f"user id {user_id!r} is not a valid key part")

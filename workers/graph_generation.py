@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name=TaskType.GRAPH_GENERATION_PROGRESS.value, base=EnvelopeTask, bind=True)
 def on_progress(self: EnvelopeTask, envelope: Envelope, progress: Progress) -> None:
-    if owned_job(envelope, progress.userId) is None:
+    if owned_job(envelope, progress) is None:
         return
     ctx = result_context()
     # Only a step forward (or a new attempt) is published, so a redelivery stays silent.

@@ -15,11 +15,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from graphnode.contract import Envelope, FailureKind, JobStatus, TaskType, parse_envelope
+from graphnode import metrics
+from graphnode.contract import (
+    Envelope,
+    FailureKind,
+    JobStatus,
+    Result,
+    TaskType,
+    parse_envelope,
+)
 from graphnode.graph_model import DOCUMENT_MODELS, check_document
 from graphnode.lifecycle import may_end, workspace_event
-from graphnode.middleware import EnvelopeTask
-from graphnode.payloads import graph_key
+from graphnode.middleware import EnvelopeTask, result_type_for
+from graphnode.payloads import foreign_keys, graph_key
 from graphnode.stores import Job, Outcome, ResultKind
 from workers.context import result_context
 from workers.outbox import publish_pending
@@ -32,15 +40,31 @@ KEPT_GRAPH_OUTPUTS = ("graph", "features")
 GRAPH_JOBS = frozenset({TaskType.GRAPH_GENERATION_REQUEST, TaskType.ADD_NODE_REQUEST})
 
 
-def owned_job(envelope: Envelope, user_id: str) -> Job | None:
-    """The job a message is about, if it exists and belongs to the user the message names;
-    otherwise the message is logged and dropped (it can never apply)."""
+def owned_job(envelope: Envelope, message: Any) -> Job | None:
+    """The job a message is about, if the message can apply to it: the job exists, is the
+    user's the message names, and a result is one of the job's type with its outputs where
+    the GPU worker writes that job's. The job record is trusted, not the message: any other
+    message is logged, counted and dropped, since no retry or redrive can make it apply."""
     job = result_context().store.get_job(envelope.taskId)
-    if job is None or job.userId != user_id:
-        logger.error("%s for unknown job %s of %s dropped", envelope.taskType, envelope.taskId,
-                     user_id)
-        return None
+    if job is None:
+        return refused(envelope, "unknown_job", f"for unknown job {envelope.taskId}")
+    if job.userId != message.userId:
+        return refused(envelope, "not_owner", f"of {message.userId} for job {job.taskId}, "
+                                              f"which is another user's")
+    if isinstance(message, Result):
+        if result_type_for(job.taskType) != envelope.taskType:
+            return refused(envelope, "wrong_type", f"for job {job.taskId}, a {job.taskType}")
+        foreign = foreign_keys(job.userId, message.claim_checks(), job.taskId)
+        if foreign:
+            return refused(envelope, "foreign_key", f"for job {job.taskId} names outputs "
+                                                    f"not written for it: {', '.join(foreign)}")
     return job
+
+
+def refused(envelope: Envelope, reason: str, why: str) -> None:
+    metrics.MESSAGES_REFUSED.labels(envelope.taskType.value, reason).inc()
+    logger.error("%s %s dropped (%s)", envelope.taskType, why[:500], reason)
+    return None
 
 
 class ResultHandler(EnvelopeTask):
@@ -55,7 +79,7 @@ class ResultHandler(EnvelopeTask):
         revivable: the message waits in the DLQ, and re-driven once the cause is fixed, it
         completes the job after all."""
         parsed, result = parse_envelope(envelope)
-        if owned_job(parsed, result.userId) is None:
+        if owned_job(parsed, result) is None:
             return
         committed = result_context().store.commit(Outcome(
             taskId=parsed.taskId, status=JobStatus.FAILED,
@@ -70,7 +94,7 @@ def end_job(envelope: Envelope, result: Any, outputs: dict[ResultKind, str],
             scope: str = "", base_graph: str | None = None) -> Job | None:
     """Commit a result: the documents named by ``outputs`` (kind to output name) and the
     job's final state. The job as it now is, or None if the message can never apply."""
-    job = owned_job(envelope, result.userId)
+    job = owned_job(envelope, result)
     if job is None:
         return None
     ctx = result_context()

@@ -7,16 +7,20 @@ import json
 import time
 
 import pytest
+import requests
 
 from graphnode import dlq
 from graphnode.contract import (
     GraphGenerationRequest,
     GraphGenerationResult,
+    GraphSummaryResult,
     JobStatus,
+    Progress,
     TaskType,
     make_envelope,
 )
 from graphnode.middleware import send_message
+from graphnode.payloads import graph_key, input_key, result_key
 from graphnode.samples import load_sample_export, sample_topic_labels
 from graphnode.stores import Job, ResultKind, open_store
 from graphnode.topology import load_topology, provision
@@ -137,8 +141,10 @@ def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sende
     log = stack.log_path("worker-res")
     pattern = r"Task GRAPH_GENERATION_RESULT\[[^\]]+\] succeeded"
     handled = count_in_log(log, pattern)
+    # As the GPU worker sent it: its outputs where it wrote them (the job keeps copies).
+    written = {name: result_key("alice", task_id, f"{name}.json") for name in job.outputKeys}
     result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
-                                   outputKeys=job.outputKeys, stats=job.stats)
+                                   outputKeys=written, stats=job.stats)
     send_message(celery_sender, TaskType.GRAPH_GENERATION_RESULT, task_id, result)
     wait_for(lambda: count_in_log(log, pattern) > handled, 60, "the second delivery")
     after = (store.get_job(task_id).model_dump(),
@@ -148,6 +154,70 @@ def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sende
     completed = [e for e in completed_job["alice_events"].events
                  if e.type == "completed" and e.data.get("taskId") == task_id]
     assert len(completed) == 1
+
+
+def refusals(stack, reason: str) -> float:
+    """graphnode_messages_refused_total of the result worker, summed over task types."""
+    text = requests.get(stack.metrics_url("worker-res"), timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("graphnode_messages_refused_total{")
+               and f'reason="{reason}"' in line)
+
+
+def test_results_that_lie_are_dropped_counted_and_change_nothing(completed_job, stack,
+                                                                 celery_sender):
+    """On graph-res, results that name another user, an unknown job, another job type,
+    outputs not written for the job, or a 1 MiB body: the job record is trusted, not the
+    message. Each is logged and counted; only the malformed one waits for the DLQ."""
+    task_id = completed_job["accepted"]["taskId"]
+    store = open_store(stack.env["GRAPHNODE_STORE_URL"])
+    job = store.get_job(task_id)
+    before = (job.model_dump(), store.current_graph("alice"), store.current_graph("mallory"))
+    written = {name: result_key("alice", task_id, f"{name}.json") for name in job.outputKeys}
+    lies = {
+        "not_owner": (TaskType.GRAPH_GENERATION_RESULT, task_id, GraphGenerationResult(
+            userId="mallory", status=JobStatus.COMPLETED, outputKeys=written)),
+        "unknown_job": (TaskType.GRAPH_GENERATION_RESULT, "never-accepted", GraphGenerationResult(
+            userId="alice", status=JobStatus.COMPLETED, outputKeys=written)),
+        "wrong_type": (TaskType.GRAPH_SUMMARY_RESULT, task_id, GraphSummaryResult(
+            userId="alice", status=JobStatus.FAILED, error="a summary of a graph job")),
+        "foreign_key": (TaskType.GRAPH_GENERATION_RESULT, task_id, GraphGenerationResult(
+            userId="alice", status=JobStatus.COMPLETED,
+            outputKeys={name: graph_key("mallory", "m1", f"{name}.json") for name in written})),
+    }
+    counts = {reason: refusals(stack, reason) for reason in (*lies, "malformed")}
+    for task_type, lied_about, payload in lies.values():
+        send_message(celery_sender, task_type, lied_about, payload)
+    huge = make_envelope(TaskType.GRAPH_GENERATION_PROGRESS, task_id,
+                         Progress(userId="alice", stage="s", progress=0.5))
+    huge["payload"]["message"] = "x" * 900_000
+    celery_sender.send_task(TaskType.GRAPH_GENERATION_PROGRESS.value, args=[huge])
+    for reason in lies:
+        wait_for(lambda r=reason: refusals(stack, r) == counts[r] + 1, 60, f"the {reason} lie")
+    wait_for(lambda: refusals(stack, "malformed") > counts["malformed"], 60, "the 1 MiB body")
+    assert (store.get_job(task_id).model_dump(), store.current_graph("alice"),
+            store.current_graph("mallory")) == before
+    log = stack.log_path("worker-res").read_text()
+    assert all(f"dropped ({reason})" in log for reason in lies)
+    assert "over the 65536-byte limit" in log
+
+
+def test_a_request_naming_another_users_input_fails_unread(stack, celery_sender):
+    from graphnode.payloads import PayloadStore, sha256_hex
+
+    data = json.dumps(load_sample_export()[:3]).encode()
+    carols = input_key("carol", "carols-own")
+    PayloadStore(stack_settings(stack)).put_bytes(carols, data, "application/json")
+    store = open_store(stack.env["GRAPHNODE_STORE_URL"])
+    store.create_job(Job(taskId="peeking1", userId="dave",
+                         taskType=TaskType.GRAPH_GENERATION_REQUEST))
+    send_message(celery_sender, TaskType.GRAPH_GENERATION_REQUEST, "peeking1",
+                 GraphGenerationRequest(userId="dave", inputKey=carols,
+                                        inputSha256=sha256_hex(data)))
+    job = wait_for(lambda: (j := store.get_job("peeking1")).status.is_final and j, 60,
+                   "the FAILED result")
+    assert job.status == JobStatus.FAILED and "not its user's own" in job.error
+    assert job.outputKeys == {}
 
 
 MALFORMED_INPUTS = {
@@ -184,7 +254,8 @@ def test_malformed_request_fails_its_job_and_lands_in_the_dlq(stack, celery_send
                          taskType=TaskType.GRAPH_GENERATION_REQUEST))
     envelope = make_envelope(
         TaskType.GRAPH_GENERATION_REQUEST, "malformed1",
-        GraphGenerationRequest(userId="dave", inputKey="k", inputSha256="0" * 64))
+        GraphGenerationRequest(userId="dave", inputKey=input_key("dave", "malformed1"),
+                               inputSha256="0" * 64))
     envelope["payload"]["inputSha256"] = "not-a-checksum"
     celery_sender.send_task(TaskType.GRAPH_GENERATION_REQUEST.value, args=[envelope])
 
@@ -211,8 +282,9 @@ def test_a_request_that_keeps_failing_ends_failed_after_the_last_receive(stack, 
     store.create_job(Job(taskId="crashing1", userId="dave",
                          taskType=TaskType.GRAPH_GENERATION_REQUEST))
     garbage = b"\x00 not json at all"
-    PayloadStore(stack_settings(stack)).put_bytes("inputs/crashing1", garbage, "text/plain")
-    request = GraphGenerationRequest(userId="dave", inputKey="inputs/crashing1",
+    key = input_key("dave", "crashing1")
+    PayloadStore(stack_settings(stack)).put_bytes(key, garbage, "text/plain")
+    request = GraphGenerationRequest(userId="dave", inputKey=key,
                                      inputSha256=sha256_hex(garbage))
     sent = celery_sender.send_task(TaskType.GRAPH_GENERATION_REQUEST.value, args=[
         make_envelope(TaskType.GRAPH_GENERATION_REQUEST, "crashing1", request)])

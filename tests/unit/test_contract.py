@@ -90,3 +90,12 @@ def test_oversized_envelope_is_refused():
     )
     with pytest.raises(ContractError, match="put the data in S3"):
         make_envelope(TaskType.GRAPH_GENERATION_RESULT, "t", big)
+
+
+def test_an_incoming_message_over_the_envelope_budget_is_refused_unread():
+    """A 1 MiB body fits SQS but no producer of ours writes one: it is malformed."""
+    envelope = make_envelope(TaskType.GRAPH_GENERATION_PROGRESS, "t",
+                             Progress(userId="u", stage="s", progress=0.5))
+    envelope["payload"]["message"] = "x" * SQS_MAX_MESSAGE_BYTES
+    with pytest.raises(ContractError, match="over the 65536-byte limit"):
+        parse_envelope(envelope)

@@ -140,3 +140,49 @@ def test_a_received_message_is_touched_only_where_the_queue_hides_it_longer(
     request = SimpleNamespace(id="t1", delivery_info={"routing_key": queue})
     signals.task_received.send(sender=None, request=request)
     assert calls == ([heartbeat.extend_to] if touched else [])
+
+
+def own_and_bobs_keys():
+    """Each request type with its keys in alice's areas, and with one key of bob's."""
+    from graphnode.contract import AddNodeRequest, GraphSummaryRequest, MicroscopeIngestRequest
+    from graphnode.payloads import graph_key, input_key, result_key, upload_key
+
+    sha = {"inputSha256": "0" * 64}
+    own = {
+        TaskType.GRAPH_GENERATION_REQUEST: GraphGenerationRequest(
+            userId="alice", inputKey=upload_key("alice", "u1"), **sha),
+        TaskType.GRAPH_SUMMARY_REQUEST: GraphSummaryRequest(
+            userId="alice", graphKey=result_key("alice", "g1", "graph.json")),
+        TaskType.ADD_NODE_REQUEST: AddNodeRequest(
+            userId="alice", inputKey=input_key("alice", "a1"), baseGraphTaskId="g1",
+            graphKey=graph_key("alice", "g1", "graph.json"),
+            featuresKey=graph_key("alice", "g1", "features.json"), **sha),
+        TaskType.MICROSCOPE_INGEST_REQUEST: MicroscopeIngestRequest(
+            userId="alice", inputKey=input_key("alice", "m1", "input.bin"), groupId="w",
+            documentId="d", fileName="a.md", **sha),
+    }
+    bobs = {
+        TaskType.GRAPH_GENERATION_REQUEST: {"inputKey": input_key("bob", "b1")},
+        TaskType.GRAPH_SUMMARY_REQUEST: {"graphKey": graph_key("bob", "b1", "graph.json")},
+        TaskType.ADD_NODE_REQUEST: {"featuresKey": graph_key("bob", "b1", "features.json")},
+        TaskType.MICROSCOPE_INGEST_REQUEST: {"inputKey": "ops/workers/req@host.json"},
+    }
+    return [(task_type, request, request.model_copy(update=bobs[task_type]))
+            for task_type, request in own.items()]
+
+
+@pytest.mark.parametrize(("task_type", "own", "lying"), own_and_bobs_keys())
+def test_a_request_naming_objects_not_its_users_own_fails(task_type, own, lying):
+    from prometheus_client import REGISTRY
+
+    from graphnode.middleware import JobFailed, refuse_foreign_keys
+
+    def refused():
+        return REGISTRY.get_sample_value("graphnode_messages_refused_total", {
+            "task_type": task_type.value, "reason": "foreign_key"}) or 0
+
+    before = refused()
+    refuse_foreign_keys(task_type, own)
+    with pytest.raises(JobFailed, match="not its user's own: "):
+        refuse_foreign_keys(task_type, lying)
+    assert refused() == before + 1

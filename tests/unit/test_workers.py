@@ -10,6 +10,7 @@ import pytest
 from graphnode.contract import (
     AddNodeResult,
     GraphGenerationResult,
+    GraphSummaryResult,
     JobStatus,
     MicroscopeIngestResult,
     TaskType,
@@ -17,6 +18,7 @@ from graphnode.contract import (
     parse_envelope,
 )
 from graphnode.graph_model import GraphDataError
+from graphnode.payloads import graph_key, result_key
 from graphnode.stores import Job, ResultKind
 from graphnode.stores.sqlite import SQLiteStore
 from tests.unit import graph_documents
@@ -69,13 +71,21 @@ class FakeContext:
 
 @pytest.fixture
 def ctx(tmp_path, monkeypatch):
-    context = FakeContext(SQLiteStore(tmp_path / "s.db"), FakePayloads({
-        "g": graph_documents.graph(), "f": {"nodes": []}, "a": graph_documents.assignments(),
-        "d": graph_documents.document_graph(),
-    }), FakeEvents())
+    context = FakeContext(SQLiteStore(tmp_path / "s.db"), FakePayloads({}), FakeEvents())
     for module in ("workers.results", "workers.graph_generation"):
         monkeypatch.setattr(f"{module}.result_context", lambda: context)
     return context
+
+
+def outputs(ctx, task_id, user="alice", **documents):
+    """Documents written where the GPU worker writes a task's outputs; their keys."""
+    keys = {name: result_key(user, task_id, f"{name}.json") for name in documents}
+    ctx.payloads.objects.update({keys[name]: doc for name, doc in documents.items()})
+    return keys
+
+
+def graph_outputs(ctx, task_id, **more):
+    return outputs(ctx, task_id, graph=graph_documents.graph(), features={"nodes": []}, **more)
 
 
 def deliver(task, task_type, task_id, payload):
@@ -92,7 +102,7 @@ def test_graph_result_is_stored_once_and_announced_once(ctx):
 
     job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
     result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
-                                   outputKeys={"graph": "g", "features": "f"})
+                                   outputKeys=graph_outputs(ctx, "t1"))
     deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)
     before = ctx.store.get_job("t1").model_dump()
     deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)
@@ -103,13 +113,9 @@ def test_graph_result_is_stored_once_and_announced_once(ctx):
 
 
 def test_a_new_graph_is_kept_and_the_copies_it_replaces_expire_after_its_commit(ctx):
-    from workers.graph_generation import on_result
 
-    result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
-                                   outputKeys={"graph": "g", "features": "f"})
     for task_id in ("t1", "t2"):
-        job(ctx.store, task_id, TaskType.GRAPH_GENERATION_REQUEST)
-        deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, task_id, result)
+        complete_graph(ctx, task_id)
     first, second = ctx.store.get_job("t1").outputKeys, ctx.store.get_job("t2").outputKeys
     assert second["graph"].startswith("graphs/") and second["graph"].endswith("/t2/graph.json")
     assert ctx.store.current_graph("alice") == "t2"
@@ -121,11 +127,10 @@ def test_a_new_graph_is_kept_and_the_copies_it_replaces_expire_after_its_commit(
 def test_a_store_failure_before_the_commit_leaves_the_current_graph_whole(ctx, monkeypatch):
     from workers.graph_generation import on_result
 
-    result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
-                                   outputKeys={"graph": "g", "features": "f"})
-    job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
-    deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)
+    complete_graph(ctx, "t1")
     job(ctx.store, "t2", TaskType.GRAPH_GENERATION_REQUEST)
+    result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
+                                   outputKeys=graph_outputs(ctx, "t2"))
 
     def store_down(outcome):
         raise OSError("store down")
@@ -143,7 +148,7 @@ def test_result_of_another_users_job_is_dropped(ctx):
 
     job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST, user="bob")
     result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
-                                   outputKeys={"graph": "g"})
+                                   outputKeys=graph_outputs(ctx, "t1", user="bob"))
     deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)
     assert ctx.store.get_job("t1").status == JobStatus.PENDING and not ctx.events.published
 
@@ -153,7 +158,7 @@ def complete_graph(ctx, task_id):
 
     job(ctx.store, task_id, TaskType.GRAPH_GENERATION_REQUEST)
     deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, task_id, GraphGenerationResult(
-        userId="alice", status=JobStatus.COMPLETED, outputKeys={"graph": "g", "features": "f"}))
+        userId="alice", status=JobStatus.COMPLETED, outputKeys=graph_outputs(ctx, task_id)))
 
 
 def test_added_nodes_on_a_graph_that_changed_meanwhile_fail(ctx):
@@ -163,7 +168,8 @@ def test_added_nodes_on_a_graph_that_changed_meanwhile_fail(ctx):
     complete_graph(ctx, "newer-graph")
     job(ctx.store, "add1", TaskType.ADD_NODE_REQUEST)
     result = AddNodeResult(userId="alice", status=JobStatus.COMPLETED, baseGraphTaskId="old",
-                           outputKeys={"graph": "g", "features": "f", "assignments": "a"})
+                           outputKeys=graph_outputs(ctx, "add1",
+                                                    assignments=graph_documents.assignments()))
     deliver(on_nodes_added, TaskType.ADD_NODE_RESULT, "add1", result)
     failed = ctx.store.get_job("add1")
     assert failed.status == JobStatus.FAILED and "graph changed" in failed.error
@@ -178,7 +184,8 @@ def test_added_nodes_store_the_graph_and_assignments_before_completing(ctx):
     complete_graph(ctx, "base")
     job(ctx.store, "add1", TaskType.ADD_NODE_REQUEST)
     result = AddNodeResult(userId="alice", status=JobStatus.COMPLETED, baseGraphTaskId="base",
-                           outputKeys={"graph": "g", "features": "f", "assignments": "a"})
+                           outputKeys=graph_outputs(ctx, "add1",
+                                                    assignments=graph_documents.assignments()))
     deliver(on_nodes_added, TaskType.ADD_NODE_RESULT, "add1", result)
     assert ctx.store.get_job("add1").status == JobStatus.COMPLETED
     assert ctx.store.current_graph("alice") == "add1"
@@ -193,10 +200,9 @@ def test_a_graph_that_does_not_follow_the_model_is_not_stored(ctx):
 
     dangling = graph_documents.graph()
     dangling["edges"][0]["target"] = "gone"
-    ctx.payloads.objects["bad"] = dangling
     job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
     result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
-                                   outputKeys={"graph": "bad", "features": "f"})
+                                   outputKeys=outputs(ctx, "t1", graph=dangling, features={}))
     with pytest.raises(GraphDataError, match=r"graph of t1 .* names an unknown node"):
         deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", result)
     assert ctx.store.get_job("t1").status == JobStatus.PENDING
@@ -209,8 +215,9 @@ def test_workspace_completion_is_announced_once(ctx):
     for doc in ("d1", "d2"):
         job(ctx.store, doc, TaskType.MICROSCOPE_INGEST_REQUEST, scope="ws")
     for doc in ("d1", "d2", "d2"):
+        keys = outputs(ctx, doc, graph=graph_documents.document_graph())
         result = MicroscopeIngestResult(userId="alice", status=JobStatus.COMPLETED,
-                                        outputKeys={"graph": "d"}, groupId="ws", documentId=doc)
+                                        outputKeys=keys, groupId="ws", documentId=doc)
         deliver(on_document, TaskType.MICROSCOPE_INGEST_RESULT, doc, result)
     notices = [e for e in ctx.events.published if e[1] == "workspace.completed"]
     assert len(notices) == 1 and notices[0][2]["documents"] == 2
@@ -223,7 +230,7 @@ def test_giving_up_on_a_result_fails_its_job_until_a_redrive_completes_it(ctx):
 
     job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
     result = GraphGenerationResult(userId="alice", status=JobStatus.COMPLETED,
-                                   outputKeys={"graph": "g", "features": "f"})
+                                   outputKeys=graph_outputs(ctx, "t1"))
     envelope = make_envelope(TaskType.GRAPH_GENERATION_RESULT, "t1", result)
     on_result.give_up(envelope, "boom")
     failed = ctx.store.get_job("t1")
@@ -242,7 +249,7 @@ def test_a_failed_request_stays_failed_whatever_arrives_later(ctx):
     deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", GraphGenerationResult(
         userId="alice", status=JobStatus.FAILED, error="gave up", failure=FailureKind.GAVE_UP))
     deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", GraphGenerationResult(
-        userId="alice", status=JobStatus.COMPLETED, outputKeys={"graph": "g", "features": "f"}))
+        userId="alice", status=JobStatus.COMPLETED, outputKeys=graph_outputs(ctx, "t1")))
     assert ctx.store.get_job("t1").status == JobStatus.FAILED
     assert ctx.store.current_graph("alice") is None
 
@@ -257,7 +264,7 @@ def test_events_wait_in_the_outbox_while_redis_is_down(ctx):
     ctx.events.down = False
     assert publish_pending(ctx) == 1
     deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", GraphGenerationResult(
-        userId="alice", status=JobStatus.COMPLETED, outputKeys={"graph": "g", "features": "f"}))
+        userId="alice", status=JobStatus.COMPLETED, outputKeys=graph_outputs(ctx, "t1")))
     assert publish_pending(ctx) == 0
     assert [e[1] for e in ctx.events.published] == ["completed"]
 
@@ -285,3 +292,46 @@ def test_giving_up_on_progress_changes_nothing(ctx):
     on_progress.give_up(make_envelope(TaskType.GRAPH_GENERATION_PROGRESS, "t1",
                                       Progress(userId="alice", stage="s", progress=0.5)), "x")
     assert ctx.store.get_job("t1").status == JobStatus.PENDING
+
+
+def refusals(task_type, reason):
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("graphnode_messages_refused_total",
+                                     {"task_type": task_type.value, "reason": reason}) or 0
+
+
+@pytest.mark.parametrize("lie", ["unknown_job", "not_owner", "wrong_type", "foreign_key",
+                                 "another_tasks_outputs"])
+def test_a_result_that_lies_is_dropped_and_counted(ctx, caplog, lie):
+    """The job record is trusted, not the message: nothing is committed, copied or sent."""
+    from workers.graph_generation import on_result
+    from workers.graph_summary import on_summary
+
+    complete_graph(ctx, "victim")  # bob's would-be target: alice's current graph
+    job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
+    task, task_type, task_id, user = on_result, TaskType.GRAPH_GENERATION_RESULT, "t1", "alice"
+    keys = graph_outputs(ctx, "t1")
+    if lie == "unknown_job":
+        task_id = "nobody-sent-this"
+    elif lie == "not_owner":
+        user = "bob"
+    elif lie == "wrong_type":
+        task, task_type = on_summary, TaskType.GRAPH_SUMMARY_RESULT
+        keys = outputs(ctx, "t1", summary={"overview": "x"})
+    elif lie == "foreign_key":  # another user's graph, to be copied into alice's
+        keys = {"graph": graph_key("bob", "b1", "graph.json"),
+                "features": graph_key("bob", "b1", "features.json")}
+    else:
+        keys = ctx.store.get_job("victim").outputKeys
+    reason = "foreign_key" if lie == "another_tasks_outputs" else lie
+    before = refusals(task_type, reason)
+    published, objects = list(ctx.events.published), dict(ctx.payloads.objects)
+    payload = {"userId": user, "status": JobStatus.COMPLETED, "outputKeys": keys}
+    model = GraphSummaryResult if lie == "wrong_type" else GraphGenerationResult
+    deliver(task, task_type, task_id, model(**payload))
+    assert ctx.store.get_job("t1").status == JobStatus.PENDING
+    assert ctx.store.current_graph("alice") == "victim"
+    assert ctx.events.published == published and ctx.payloads.objects == objects
+    assert refusals(task_type, reason) == before + 1
+    assert f"dropped ({reason})" in caplog.text
