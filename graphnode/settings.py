@@ -153,6 +153,10 @@ class ApiSettings(CommonSettings):
     # A request waits this long for a locked SQLite store, then answers 503 with Retry-After.
     store_busy_timeout_seconds: float = 2.0
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis connections one API process may open: each open event stream holds one, so this
+    # bounds the streams a process serves (a 503 past it). 1,000 matches a gevent worker's
+    # own cap on open connections (gunicorn --worker-connections); redis-py's default is 100.
+    redis_max_connections: int = Field(default=1000, ge=10)
     max_upload_bytes: int = 50 * 1024 * 1024
     sse_keepalive_seconds: float = 15.0
     # Origins a browser client may call the API from (CORS), comma-separated, e.g.
@@ -171,6 +175,9 @@ class ApiSettings(CommonSettings):
     # the longest a job can run: five receives of the task time limit (1800 s + 60 s) and
     # their backoff are about 2.6 h.
     in_flight_expiry_seconds: int = Field(default=4 * 3600, ge=1)
+    # Open event streams per user: each holds a gevent greenlet and a Redis connection of
+    # the API, and a page needs one (a few tabs, a CLI following a job: 5). 0 is no cap.
+    max_open_streams: int = Field(default=5, ge=0)
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -84,7 +84,8 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
         payloads=PayloadStore(settings),
         # Bounded waits: a frozen Redis costs one request a 503, never a stuck worker.
         redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5,
-                                   socket_connect_timeout=2),
+                                   socket_connect_timeout=2,
+                                   max_connections=settings.redis_max_connections),
         limiter=Limiter(settings),
     )
     celery_init_app(app, settings)

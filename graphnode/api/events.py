@@ -31,7 +31,9 @@ blueprint = Blueprint("events", __name__, url_prefix="/v1/events")
     "`Last-Event-ID` (or `?lastEventId=`) replays what was missed. EventSource may pass the "
     "token as `?access_token=`.",
     {200: ("An endless text/event-stream", "text/event-stream"),
-     400: ("A malformed Last-Event-ID", None)},
+     400: ("A malformed Last-Event-ID", None),
+     429: ("Over GRAPHNODE_MAX_OPEN_STREAMS open streams of this user (too_many_streams); "
+           "Retry-After says when to retry", None)},
     query=(EventsQuery, ("access_token", "lastEventId")), tags=("events",)))
 def stream() -> Response:
     user_id = current_user(allow_query_token=True)
@@ -42,13 +44,18 @@ def stream() -> Response:
                        "Last-Event-ID must look like 1700000000000-0 (two 64-bit numbers)")
     import redis
 
+    keepalive = svc.settings.sse_keepalive_seconds
+    lease = svc.limiter.open_stream(user_id, keepalive)
     try:
-        frames = open_event_stream(svc.redis, user_id, last_event_id,
-                                   svc.settings.sse_keepalive_seconds)
+        frames = open_event_stream(svc.redis, user_id, last_event_id, keepalive)
     except redis.RedisError as exc:
+        if lease is not None:
+            lease.close()
         raise ApiError(503, "events_unavailable",
                        f"the event stream is unavailable ({type(exc).__name__}); "
                        "retry with Last-Event-ID") from None
+    if lease is not None:
+        frames = lease.held(frames)
     return Response(
         stream_with_context(frames),
         mimetype="text/event-stream",

@@ -1,4 +1,4 @@
-"""Per-user submission limits: jobs in flight and submissions per rolling minute.
+"""Per-user limits: jobs in flight, submissions per rolling minute, open event streams.
 
 One user must not hold every GPU worker. Both limits are counted in Redis, so every API
 replica shares them, and checked and recorded by one Lua script, so two replicas cannot
@@ -14,6 +14,10 @@ the replicas' clocks do not matter:
 - ``graphnode:submissions:<user>``: the task ids admitted in the last minute (a sliding
   log, not fixed buckets, so no burst of twice the limit across a bucket edge).
 
+- ``graphnode:streams:<user>``: a lease per open event stream, renewed by its frames (a
+  keep-alive at least every ``GRAPHNODE_SSE_KEEPALIVE_SECONDS``) and removed when it closes;
+  a lease unrenewed for three keep-alives (a killed API process) no longer counts.
+
 Only admitted submissions are counted: a client hammering after a 429 costs one script
 call per request and never postpones its own next slot.
 
@@ -28,6 +32,9 @@ from __future__ import annotations
 
 import logging
 import math
+import time
+import uuid
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
@@ -65,6 +72,7 @@ class Refusal(StrEnum):
 
     IN_FLIGHT = "too_many_jobs_in_flight"
     SUBMISSIONS = "too_many_submissions"
+    STREAMS = "too_many_streams"
 
 
 #: KEYS: the user's in-flight set, the user's submissions set. ARGV: the task id, the
@@ -99,6 +107,37 @@ return {0}
 """
 
 
+#: An open stream's lease lasts this many keep-alives unrenewed: a live stream renews it
+#: with its frames, and the slot of a stream whose API process was killed frees itself.
+STREAM_LEASE_KEEPALIVES = 3
+
+#: KEYS: the user's streams set. ARGV: the lease id, the cap, the lease (ms). Returns 1 if
+#: the stream is admitted and leased, 0 if the user has ``cap`` live streams already.
+OPEN_STREAM_SCRIPT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+#: KEYS: the user's streams set. ARGV: the lease id, the lease (ms). Renews a held lease.
+RENEW_STREAM_SCRIPT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+def streams_key_for(user_id: str) -> str:
+    return f"graphnode:streams:{user_id}"
+
+
 def submissions_key_for(user_id: str) -> str:
     return f"graphnode:submissions:{user_id}"
 
@@ -117,9 +156,12 @@ class Limiter:
     def __init__(self, settings: ApiSettings, client: Any | None = None) -> None:
         self.max_in_flight = settings.max_jobs_in_flight
         self.max_submissions = settings.max_submissions_per_minute
+        self.max_streams = settings.max_open_streams
         self.expiry_ms = settings.in_flight_expiry_seconds * 1000
         self.client = client if client is not None else redis_for_limits(settings.redis_url)
         self._admit = self.client.register_script(ADMIT_SCRIPT)
+        self._open_stream = self.client.register_script(OPEN_STREAM_SCRIPT)
+        self._renew_stream = self.client.register_script(RENEW_STREAM_SCRIPT)
 
     @property
     def enabled(self) -> bool:
@@ -161,8 +203,65 @@ class Limiter:
             logger.warning("in-flight slot of %s stays until its final event is published or "
                            "it expires: Redis is unavailable (%s)", task_id, exc)
 
+    def open_stream(self, user_id: str, keepalive_seconds: float) -> StreamLease | None:
+        """Lease one of the user's ``GRAPHNODE_MAX_OPEN_STREAMS`` event streams, or raise the
+        429; None when there is no cap or Redis does not answer (the stream, which needs
+        Redis too, then answers for itself)."""
+        if not self.max_streams:
+            return None
+        lease = StreamLease(self, user_id, uuid.uuid4().hex,
+                            max(1, round(keepalive_seconds * STREAM_LEASE_KEEPALIVES * 1000)))
+        try:
+            admitted = self._open_stream(keys=[lease.key],
+                                         args=[lease.lease_id, self.max_streams, lease.ms])
+        except redis.RedisError as exc:
+            metrics.LIMIT_CHECKS_SKIPPED.inc()
+            logger.warning("event stream of %s opened unchecked: Redis is unavailable (%s)",
+                           user_id, exc)
+            return None
+        if not admitted:
+            self._refuse(Refusal.STREAMS, max(1, math.ceil(keepalive_seconds)),
+                         f"{self.max_streams} of your event streams are open, the limit "
+                         "(GRAPHNODE_MAX_OPEN_STREAMS); close one (a tab, a follower) first")
+        return lease
+
     @staticmethod
     def _refuse(reason: Refusal, retry_after: int, message: str) -> None:
         metrics.LIMIT_REFUSALS.labels(reason.value).inc()
         raise ApiError(TOO_MANY_REQUESTS, reason.value, message,
                        {"Retry-After": str(retry_after)})
+
+
+class StreamLease:
+    """One open event stream's slot: renewed while it sends, given back when it closes.
+    Both are best effort: a Redis that does not answer lets the lease run out instead."""
+
+    def __init__(self, limiter: Limiter, user_id: str, lease_id: str, ms: int) -> None:
+        self.limiter, self.lease_id, self.ms = limiter, lease_id, ms
+        self.key = streams_key_for(user_id)
+        self._renewed = time.monotonic()
+
+    def held(self, frames: Iterator[str]) -> Iterator[str]:
+        """``frames``, renewing the lease at most once a third of it, and closing it after."""
+        try:
+            for frame in frames:
+                if time.monotonic() - self._renewed >= self.ms / 1000 / STREAM_LEASE_KEEPALIVES:
+                    self._renewed = time.monotonic()
+                    self._call(self.limiter._renew_stream, keys=[self.key],
+                               args=[self.lease_id, self.ms])
+                yield frame
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:  # the stream's own clean-up (its Redis subscription) first
+                close()
+            self.close()
+
+    def close(self) -> None:
+        self._call(self.limiter.client.zrem, self.key, self.lease_id)
+
+    def _call(self, command: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except redis.RedisError as exc:
+            logger.warning("stream lease %s not updated (%s); it runs out by itself",
+                           self.lease_id, exc)

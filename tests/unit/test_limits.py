@@ -240,3 +240,51 @@ def test_a_job_the_api_ends_itself_frees_its_slot(api, monkeypatch, redis_url):
     response = client.post("/v1/graphs/generate", json=EXPORT, headers=auth(settings, user))
     assert response.status_code == 503  # the job ended FAILED (not_enqueued) at once
     assert not redis.Redis.from_url(redis_url).exists(in_flight_key_for(user))
+
+
+def stream_refused(limiter: Limiter, user: str) -> ApiError:
+    with pytest.raises(ApiError) as caught:
+        limiter.open_stream(user, keepalive_seconds=15)
+    return caught.value
+
+
+def test_open_streams_past_the_cap_are_refused_until_one_closes(redis_url):
+    from graphnode.api.limits import streams_key_for
+
+    limiter, user = Limiter(limits(redis_url, max_open_streams=2)), new_user()
+    before = refusals(Refusal.STREAMS)
+    first = limiter.open_stream(user, 15)
+    limiter.open_stream(user, 15)
+    error = stream_refused(limiter, user)
+    assert (error.status, error.code, error.headers) == (429, "too_many_streams",
+                                                        {"Retry-After": "15"})
+    assert "GRAPHNODE_MAX_OPEN_STREAMS" in error.message
+    assert refusals(Refusal.STREAMS) == before + 1
+    limiter.open_stream(new_user(), 15)  # another user's streams are their own
+    frames = first.held(iter([": connected\n\n", ": keep-alive\n\n"]))
+    assert list(frames) == [": connected\n\n", ": keep-alive\n\n"]  # ended: closed
+    limiter.open_stream(user, 15)
+    assert redis.Redis.from_url(redis_url).zcard(streams_key_for(user)) == 2
+
+
+def test_a_stream_renews_its_lease_and_a_killed_ones_runs_out(redis_url):
+    from graphnode.api.limits import STREAM_LEASE_KEEPALIVES, streams_key_for
+
+    limiter, user = Limiter(limits(redis_url, max_open_streams=1)), new_user()
+    client = redis.Redis.from_url(redis_url)
+    live = limiter.open_stream(user, keepalive_seconds=0.2)  # lease: 0.6 s
+    frames = live.held(iter([": keep-alive\n\n"] * 100))
+    for _ in range(10):  # 1 s of frames, longer than the lease: renewed as they go
+        next(frames)
+        time.sleep(0.1)
+        stream_refused(limiter, user)
+    assert 0 < client.pttl(streams_key_for(user)) <= 0.2 * STREAM_LEASE_KEEPALIVES * 1000
+    time.sleep(0.7)  # the process "dies": nothing renews nor closes it
+    assert limiter.open_stream(user, keepalive_seconds=0.2) is not None
+
+
+def test_a_stream_opens_unchecked_when_redis_does_not_answer():
+    limiter = Limiter(limits(f"redis://127.0.0.1:{free_port()}/0", max_open_streams=1))
+    assert limiter.open_stream("someone", 15) is None
+    assert Limiter(limits("redis://127.0.0.1:1/0", max_open_streams=0)).open_stream(
+        "someone", 15) is None
