@@ -13,6 +13,9 @@ from graphnode.api.schemas import ErrorBody, ErrorDetail
 
 #: Seconds a client should wait before retrying a request refused because the store is busy.
 STORE_BUSY_RETRY_AFTER = 2
+#: Retry-After of a full store: space comes back when an operator or an autoscaler of the
+#: volume acts, minutes rather than seconds.
+STORE_FULL_RETRY_AFTER = 60
 
 
 class ApiError(Exception):
@@ -29,6 +32,12 @@ def error_response(status: int, code: str, message: str,
                    headers: dict[str, str] | None = None) -> ResponseReturnValue:
     body = ErrorBody(error=ErrorDetail(code=code, message=message))
     return jsonify(body.model_dump()), status, headers or {}
+
+
+def store_is_full(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_FULL: the disk under the store (or its WAL) has no room for the write."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_FULL
 
 
 def store_is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -58,6 +67,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(sqlite3.OperationalError)
     def _store_error(exc: sqlite3.OperationalError) -> ResponseReturnValue:
+        if store_is_full(exc):  # nothing of the request was recorded; an operator must act
+            app.logger.error("store full, answering 503: %s", exc)
+            return error_response(503, "store_full", "the job store has no disk space left; "
+                                  "nothing was recorded, retry later",
+                                  {"Retry-After": str(STORE_FULL_RETRY_AFTER)})
         if not store_is_busy(exc):
             return _unexpected(exc)
         app.logger.warning("store busy, answering 503: %s", exc)

@@ -86,9 +86,13 @@ class FaultStack:
     worker_specs: dict[str, tuple[str, int, int | None]] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, workdir: Path) -> FaultStack:
+    def start(cls, workdir: Path, store_dir: Path | None = None) -> FaultStack:
+        """``store_dir``: where the SQLite store lives, if not beside the logs (a small
+        file system of its own, to be filled)."""
         dev = DevStack(workdir, ports={"aws": free_port(), "redis": free_port(),
                                        "api": free_port()}, queue_prefix="ft-")
+        if store_dir is not None:
+            dev.env["GRAPHNODE_STORE_URL"] = f"sqlite:///{store_dir / 'graphnode.db'}"
         dev.env["GRAPHNODE_VISIBILITY_HEARTBEAT_SECONDS"] = str(HEARTBEAT_SECONDS)
         dev.env["GRAPHNODE_RETRY_BACKOFF_SECONDS"] = str(RETRY_BACKOFF_SECONDS)
         # No Celery events: the trials count jobs, not what Flower sees, and on the emulator

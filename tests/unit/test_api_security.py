@@ -414,3 +414,39 @@ def test_a_chunked_body_within_the_limit_is_read_whole(app, settings, sent):  # 
     body = io.BytesIO(json.dumps(EXPORT).encode())
     response = _post_chunked(app, settings, body)
     assert response.status_code == 202
+
+
+def disk_full_error() -> sqlite3.OperationalError:
+    """The error SQLite itself raises when a write finds no room (SQLITE_FULL)."""
+    db = sqlite3.connect(":memory:")
+    db.execute("PRAGMA max_page_count = 1")
+    try:
+        db.execute("CREATE TABLE t (x)")
+        db.execute("INSERT INTO t VALUES (randomblob(10000))")
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        db.close()
+    raise AssertionError("SQLite found room in one page")
+
+
+def test_a_full_store_is_a_503_with_retry_after_and_records_nothing(
+        client, settings, app, sent, monkeypatch):  # noqa: F811
+    from graphnode.api.errors import STORE_FULL_RETRY_AFTER
+
+    full = disk_full_error()
+    assert full.sqlite_errorcode == sqlite3.SQLITE_FULL
+    store = app.extensions["graphnode"].store
+
+    def no_room(job):
+        raise full
+
+    monkeypatch.setattr(store, "create_job", no_room)
+    response = client.post("/v1/graphs/generate", json=EXPORT, headers=auth(settings))
+    assert response.status_code == 503, response.get_json()
+    assert response.headers["Retry-After"] == str(STORE_FULL_RETRY_AFTER)
+    assert response.get_json()["error"]["code"] == "store_full"
+    assert sent == []
+    monkeypatch.delattr(store, "create_job")  # room again
+    assert client.post("/v1/graphs/generate", json=EXPORT,
+                       headers=auth(settings)).status_code == 202
