@@ -522,3 +522,53 @@ def test_a_burst_of_300_jobs_from_20_users(faults, record_property):
            cross_user_events=foreign, seconds=round(time.monotonic() - started, 1))
     assert set(statuses.values()) == {"COMPLETED"}
     assert duplicate_runs == duplicate_events == foreign == 0
+
+
+# --- 10. the result worker down while jobs complete -----------------------------------------
+
+
+def result_worker_down_while_jobs_complete(faults: FaultStack, record_property, jobs: int,
+                                           down_seconds: float) -> None:
+    user = new_user("res-down")
+    events, client = faults.listen(user), faults.client(user)
+    faults.stop("worker-res")
+    down_at = time.monotonic()
+    task_ids = [client.generate(tiny_export(f"{user}-{n}"))["taskId"] for n in range(jobs)]
+    faults.wait_drained(faults.request_queue, timeout=60 + 20 * jobs)  # every GPU run done
+    waiting = faults.in_queue(faults.result_queue)
+    time.sleep(max(0.0, down_seconds - (time.monotonic() - down_at)))
+    back_at = time.monotonic()
+    faults.start_worker("res", 2)
+    statuses = faults.wait_final(task_ids, timeout=60 + 5 * jobs)
+    caught_up = time.monotonic() - back_at
+    wait_for(lambda: all(count_events(events.events, "completed", t) for t in task_ids), 60,
+             "every completed event")
+    settle()
+    logged = faults.logged_events(user)
+    # In order: each job's progress before its one completed event; a client resuming
+    # from the first event is replayed exactly what followed it.
+    for task_id in task_ids:
+        kinds = [kind for _, kind, data in logged if data.get("taskId") == task_id]
+        assert kinds.count("completed") == 1 and kinds[-1] == "completed", kinds
+    resumed = faults.listen(user, last_event_id=logged[0][0])
+    wait_for(lambda: len(resumed.events) >= len(logged) - 1, 30, "the replay")
+    assert [e.id for e in resumed.events[:len(logged) - 1]] == [i for i, _, _ in logged[1:]]
+    dead = faults.dead_letters(faults.result_queue)
+    report(record_property, f"result worker down {down_seconds:.0f} s", jobs=jobs,
+           results_waiting=waiting, completed=sum(s == "COMPLETED" for s in statuses.values()),
+           failed=sum(s == "FAILED" for s in statuses.values()), dead_lettered=len(dead),
+           duplicated=sum(faults.result_rows(t) - 1 for t in task_ids),
+           caught_up_s=round(caught_up, 1))
+    assert set(statuses.values()) == {"COMPLETED"}
+    assert all(faults.result_rows(t) == 1 for t in task_ids)
+    assert all(count_events(events.events, "completed", t) == 1 for t in task_ids)
+    assert dead == []
+
+
+def test_results_wait_for_a_result_worker_that_is_down(faults, record_property):
+    result_worker_down_while_jobs_complete(faults, record_property, jobs=10, down_seconds=30)
+
+
+@pytest.mark.long
+def test_results_wait_ten_minutes_for_a_result_worker_that_is_down(faults, record_property):
+    result_worker_down_while_jobs_complete(faults, record_property, jobs=50, down_seconds=600)
