@@ -1,8 +1,8 @@
 """Per-user limits: jobs in flight, submissions per rolling minute, open event streams.
 
-One user must not hold every GPU worker. Both limits are counted in Redis, so every API
+One user must not hold every GPU worker. The limits are counted in Redis, so every API
 replica shares them, and checked and recorded by one Lua script, so two replicas cannot
-both admit the last slot. Two sorted sets per user, scored by Redis's own clock (ms), so
+both admit the last slot. A sorted set per user and limit, scored by Redis's own clock (ms), so
 the replicas' clocks do not matter:
 
 - ``graphnode:in-flight:<user>`` (``graphnode.events.in_flight_key_for``): the task ids

@@ -570,5 +570,6 @@ def test_results_wait_for_a_result_worker_that_is_down(faults, record_property):
 
 
 @pytest.mark.long
+@pytest.mark.timeout(1500)  # ten minutes down on purpose, past the default 600 s
 def test_results_wait_ten_minutes_for_a_result_worker_that_is_down(faults, record_property):
     result_worker_down_while_jobs_complete(faults, record_property, jobs=50, down_seconds=600)
