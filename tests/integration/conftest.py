@@ -89,6 +89,19 @@ def client_for(stack, api_settings, user_id):
     return ApiClient(stack.api_url, mint_token(api_settings, user_id))
 
 
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus sample, by name and (a subset of) its labels."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        if not match:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
 def count_in_log(path: Path, pattern: str) -> int:
     return len(re.findall(pattern, path.read_text(errors="replace")))
 

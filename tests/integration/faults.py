@@ -378,6 +378,13 @@ class FaultStack:
                 for entry_id, fields in self.redis().xrange(log_key_for(user_id))]
 
 
+def report(record_property, name: str, **figures: Any) -> None:
+    """A trial's figures, in the JUnit properties and printed (``-s``) for the notes."""
+    for key, value in figures.items():
+        record_property(key, value)
+    print(f"\nFIGURES {name}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
+
+
 def count_events(events: list[Any], event_type: str, task_id: str) -> int:
     """How many SSE events of a type were seen for one job."""
     return sum(1 for e in events if e.type == event_type and e.data.get("taskId") == task_id)

@@ -30,6 +30,7 @@ from tests.integration.conftest import (
     aws,
     client_for,
     count_in_log,
+    sample,
     stack_settings,
     wait_for,
     wait_for_job_end,
@@ -158,10 +159,8 @@ def test_a_redelivered_result_changes_nothing(completed_job, stack, celery_sende
 
 def refusals(stack, reason: str) -> float:
     """graphnode_messages_refused_total of the result worker, summed over task types."""
-    text = requests.get(stack.metrics_url("worker-res"), timeout=10).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("graphnode_messages_refused_total{")
-               and f'reason="{reason}"' in line)
+    return sample(requests.get(stack.metrics_url("worker-res"), timeout=10).text,
+                  "graphnode_messages_refused_total", reason=reason)
 
 
 def test_results_that_lie_are_dropped_counted_and_change_nothing(completed_job, stack,

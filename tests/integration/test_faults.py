@@ -19,7 +19,6 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
-from typing import Any
 
 import pytest
 import requests
@@ -33,6 +32,7 @@ from tests.integration.faults import (
     FaultStack,
     count_events,
     count_logged,
+    report,
     settle,
     tiny_export,
 )
@@ -58,12 +58,6 @@ def healthy_stack(faults):
     -c 2) with empty DLQs, whatever the test before it killed."""
     faults.restore_baseline()
     faults.empty_dlqs()
-
-
-def report(record_property, name: str, **figures: Any) -> None:
-    for key, value in figures.items():
-        record_property(key, value)
-    print(f"\nFIGURES {name}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
 
 
 def new_user(prefix: str) -> str:

@@ -24,7 +24,13 @@ import requests
 from graphnode.auth import mint_token
 from graphnode.settings import ApiSettings
 from tests.integration.conftest import wait_for
-from tests.integration.faults import FaultStack, count_events, count_logged, tiny_export
+from tests.integration.faults import (
+    FaultStack,
+    count_events,
+    count_logged,
+    report,
+    tiny_export,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -125,12 +131,9 @@ def test_a_full_disk_refuses_submissions_and_delays_results_without_losing_any(
     assert len(jobs) == 1 + len(accepted)  # a refused submission left no row
     with sqlite3.connect(faults.store_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    figures = {"jobs": 1 + len(answers), "refused_503": len(refused),
-               "completed": len(statuses), "failed": 0, "lost": 0, "duplicated": 0,
-               "receives_met_full_disk": sum(
-                   "failed on receive" in line and DISK_FULL in line
-                   for line in faults.log_text("worker-res", mark).splitlines()),
-               "recovered_s": round(recovered, 1)}
-    for key, value in figures.items():
-        record_property(key, value)
-    print("\nFIGURES full disk: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
+    report(record_property, "full disk", jobs=1 + len(answers), refused_503=len(refused),
+           completed=len(statuses), failed=0, lost=0, duplicated=0,
+           receives_met_full_disk=sum(
+               "failed on receive" in line and DISK_FULL in line
+               for line in faults.log_text("worker-res", mark).splitlines()),
+           recovered_s=round(recovered, 1))

@@ -10,25 +10,12 @@ import sys
 
 import requests
 
-from tests.integration.conftest import client_for, wait_for
+from tests.integration.conftest import client_for, sample, wait_for
 
 
 def graphnode(stack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "graphnode.cli", *args], env=stack.env,
                           capture_output=True, text=True, timeout=60, check=True)
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one Prometheus sample, by name and (a subset of) its labels."""
-    total = 0.0
-    for line in text.splitlines():
-        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
-        if not match:
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
-        if all(found.get(k) == v for k, v in labels.items()):
-            total += float(match.group(2))
-    return total
 
 
 def test_status_shows_queues_workers_and_jobs(completed_job, stack):
