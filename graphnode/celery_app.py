@@ -80,7 +80,8 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
         predefined[settings.events_queue] = {"url": settings.queue_url(settings.events_queue)}
         events = {"supports_fanout": True,
                   "predefined_exchanges": {"celeryev": {"arn": settings.events_topic_arn}},
-                  "graphnode_events_queue": settings.events_queue}
+                  "graphnode_events_queue": settings.events_queue,
+                  "graphnode_events_flush_seconds": settings.events_flush_seconds}
     return {
         "broker_url": settings.broker_url.replace("sqs://", f"{TRANSPORT_ALIAS}://", 1),
         "broker_transport_options": {

@@ -68,6 +68,13 @@ MESSAGES_REFUSED = Counter(
     "not_owner (the job is another user's), wrong_type (not a result of the job's type), "
     "foreign_key (an S3 key outside the user's own objects).",
     ["task_type", "reason"])
+EVENT_PUBLISHES = Counter("graphnode_event_publishes_total",
+                          "SNS PublishBatch calls that carried Celery events (Flower's view).")
+EVENTS_DROPPED = Counter(
+    "graphnode_events_dropped_total",
+    "Celery events not published, by kind: heartbeat or task (the buffer was full while "
+    "SNS was slow; heartbeats go first), refused (SNS called the message invalid).",
+    ["kind"])
 
 #: Queue attributes scraped at most this often: each scrape is two SQS calls per queue.
 QUEUE_GAUGE_CACHE_SECONDS = 5.0

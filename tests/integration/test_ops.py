@@ -10,7 +10,7 @@ import sys
 
 import requests
 
-from tests.integration.conftest import client_for, sample, wait_for
+from tests.integration.conftest import client_for, sample, wait_for, wait_for_job_end
 
 
 def graphnode(stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -129,6 +129,37 @@ def test_flower_lists_both_workers_and_a_jobs_tasks(stack, api_settings):
     assert queues == {"req": [stack.env["GRAPHNODE_REQUEST_QUEUE"]],
                       "res": [stack.env["GRAPHNODE_RESULT_QUEUE"]]}
     assert "GRAPH_GENERATION_RESULT" in listed[tasks[f"{task_id}-result"]["worker"]]["registered"]
+
+
+def test_flower_sees_every_state_of_every_job(stack, api_settings):
+    """Events leave the workers packed and batched from a thread (graphnode.event_batches):
+    Flower must still see each task received, started and succeeded (SNS calls per job
+    are measured by benchmarks/queue_path.py)."""
+    flower = stack.start_flower()
+    from graphnode.samples import load_sample_export
+
+    users = [client_for(stack, api_settings, f"flower-counted-{n}") for n in range(4)]
+    before = sample(requests.get(stack.metrics_url("worker-req"), timeout=10).text,
+                    "graphnode_event_publishes_total")
+    task_ids = [user.generate(load_sample_export()[:8])["taskId"] for user in users]
+    for user, task_id in zip(users, task_ids, strict=True):
+        assert wait_for_job_end(user, task_id, 150)["status"] == "COMPLETED"
+    wanted = {celery_id for task_id in task_ids for celery_id in (task_id, f"{task_id}-result")}
+
+    def all_states_seen():
+        tasks = requests.get(f"{flower}/api/tasks", timeout=10).json()
+        seen = {celery_id for celery_id, t in tasks.items() if celery_id in wanted
+                and t["state"] == "SUCCESS" and t["received"] and t["started"]
+                and t["succeeded"]}
+        return tasks if seen == wanted else None
+
+    tasks = wait_for(all_states_seen, 60, "Flower to see every state of the jobs' tasks")
+    progress = [t for celery_id, t in tasks.items()
+                if celery_id.split("-progress-")[0] in task_ids and "-progress-" in celery_id]
+    assert progress and all(t["state"] == "SUCCESS" and t["started"] for t in progress)
+    gpu = requests.get(stack.metrics_url("worker-req"), timeout=10).text
+    assert sample(gpu, "graphnode_event_publishes_total") > before
+    assert sample(gpu, "graphnode_events_dropped_total") == 0
 
 
 def test_remote_control_says_where_to_look_in_one_line(stack):
