@@ -20,6 +20,7 @@ from kombu.transport import TRANSPORT_ALIASES
 from pydantic import ValidationError
 
 from graphnode.contract import TaskType
+from graphnode.lifecycle import visibility_window_seconds
 from graphnode.settings import (
     CommonSettings,
     GpuWorkerSettings,
@@ -92,6 +93,9 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
             "predefined_queues": predefined,
             **events,
             "wait_time_seconds": SQS_LONG_POLL_SECONDS,
+            # Each receive hides its messages for one heartbeat window (graphnode.transport).
+            "graphnode_receive_visibility_seconds": visibility_window_seconds(
+                settings.visibility_heartbeat_seconds),
             "polling_interval": 0,
             # Plain JSON bodies: kombu base64-encodes both the SQS body and the message
             # body inside it by default, adding a third to every message each time.

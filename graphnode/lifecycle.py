@@ -18,6 +18,17 @@ from pydantic import BaseModel, Field
 
 from graphnode.contract import FailureKind, JobStatus, TaskType
 
+#: A message a worker holds (received, running or waiting its turn) is kept invisible for
+#: this many heartbeat intervals, from its receive on: short, so that a message whose
+#: worker died comes back within seconds, whatever the queue's own visibility timeout.
+BEATS_OF_VISIBILITY = 3
+
+
+def visibility_window_seconds(heartbeat_seconds: float) -> int:
+    """How long a held message stays invisible between two visibility heartbeats."""
+    return max(1, math.ceil(BEATS_OF_VISIBILITY * heartbeat_seconds))
+
+
 #: Failures that a redriven result message can still turn into COMPLETED.
 REVIVABLE = frozenset({FailureKind.RESULT_NOT_STORED})
 

@@ -20,7 +20,6 @@ README's lifecycle table.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import threading
@@ -46,7 +45,7 @@ from graphnode.contract import (
     make_envelope,
     parse_envelope,
 )
-from graphnode.lifecycle import retry_delay
+from graphnode.lifecycle import retry_delay, visibility_window_seconds
 from graphnode.payloads import foreign_keys
 from graphnode.periodic import Periodic
 from graphnode.settings import CommonSettings
@@ -298,9 +297,6 @@ def _max_receive_count(app: Celery, queue: str | None) -> int:
     return spec.max_receive_count if spec else 5
 
 
-#: A held message is kept invisible for this many heartbeat intervals. Short, so that a
-#: message whose worker died is redelivered soon.
-BEATS_OF_VISIBILITY = 3
 #: SQS answers these when a receipt handle no longer holds the message (it was deleted or
 #: handed back): nothing to extend, nothing to warn about.
 STALE_RECEIPT_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight",
@@ -314,7 +310,7 @@ class VisibilityHeartbeat:
                  extend_to: int | None = None) -> None:
         self.settings = settings
         self.interval = interval
-        self.extend_to = extend_to or max(1, math.ceil(BEATS_OF_VISIBILITY * interval))
+        self.extend_to = extend_to or visibility_window_seconds(interval)
         self.shutting_down = False
         self._thread = Periodic("sqs-visibility-heartbeat", interval, self.beat)
         self._client: Any = None
@@ -375,8 +371,8 @@ class VisibilityHeartbeat:
 
 
 def install(app: Celery) -> None:
-    """Start the heartbeat in each worker's main process, touch every message as it is
-    received, and apply the shutdown rules."""
+    """Start the heartbeat in each worker's main process and apply the shutdown rules.
+    (A message's first window is set at its receive, by the transport.)"""
     settings: CommonSettings = app.graphnode_settings
     heartbeat = VisibilityHeartbeat(settings, settings.visibility_heartbeat_seconds)
     app.graphnode_heartbeat = heartbeat  # type: ignore[attr-defined]
@@ -384,18 +380,6 @@ def install(app: Celery) -> None:
     @signals.worker_ready.connect(weak=False)
     def _start_heartbeat(sender: Any = None, **_: Any) -> None:
         heartbeat.start()
-
-    @signals.task_received.connect(weak=False)
-    def _touch(request: Any = None, **_: Any) -> None:
-        # Where the queue's own visibility timeout is long (graph-req), a worker that dies
-        # before the first beat must not leave the message hidden for it. Where it is no
-        # longer than the heartbeat's window (graph-res), SQS started that same window at
-        # the receive, and the call would change nothing.
-        if request is None:
-            return
-        spec = _queue_spec(app, request.delivery_info.get("routing_key"))
-        if spec is None or spec.visibility_timeout_seconds > heartbeat.extend_to:
-            heartbeat.set_visibility(request, heartbeat.extend_to)
 
     @signals.worker_shutting_down.connect(weak=False)
     def _shutdown(sig: str = "", how: str = "", **_: Any) -> None:

@@ -26,6 +26,12 @@ the worker's main loop; the channel hands them to a background batcher
 (``graphnode.event_batches``) that packs and publishes them every
 ``graphnode_events_flush_seconds`` (0: kombu's own publish per event).
 
+And one for messages that wait: a receive names its own visibility timeout, the heartbeat's
+window (``graphnode_receive_visibility_seconds``), not the queue's (graph-req: 300 s). A
+worker that dies before its first beat, or a long poll left open by a worker that stopped
+(SQS, and the emulator, may still hand it a message that nobody will read), hides a
+message for seconds, not minutes.
+
 One more, for throughput: while every prefetch slot is busy, kombu re-checks with
 ``call_soon``, which its event loop runs only after its next poll, up to a second later; so
 each task was followed by up to a second of idling (measured: 20-40 % of the gaps between
@@ -187,6 +193,16 @@ class Channel(SqsChannel):
                     self._loop1, (queue,), on_error=self._on_receive_failed))
             else:
                 self._loop1(queue)
+
+    def _get_from_sqs(self, queue_name: str, queue_url: str, connection: Any, count: int = 1,
+                      callback: Any = None) -> Any:
+        """kombu's long poll, with the heartbeat's window as the receive's visibility."""
+        visibility = (None if self._is_events_queue(queue_name)
+                      else self.transport_options.get("graphnode_receive_visibility_seconds"))
+        return connection.receive_message(queue_name, queue_url, number_messages=count,
+                                          visibility_timeout=visibility,
+                                          wait_time_seconds=self.wait_time_seconds,
+                                          callback=callback)
 
     def _on_messages_ready(self, queue: Any, qname: str, messages: Any) -> int:
         if isinstance(messages, list):  # kombu's answer to a timeout or a 5xx

@@ -567,3 +567,41 @@ def test_results_wait_for_a_result_worker_that_is_down(faults, record_property):
 @pytest.mark.timeout(1500)  # ten minutes down on purpose, past the default 600 s
 def test_results_wait_ten_minutes_for_a_result_worker_that_is_down(faults, record_property):
     result_worker_down_while_jobs_complete(faults, record_property, jobs=50, down_seconds=600)
+
+
+# --- 9. a long poll left open by a worker that stopped ---------------------------------------
+
+
+def test_a_message_taken_by_a_stopped_workers_open_poll_returns_in_seconds(faults,
+                                                                          record_property):
+    """A worker that stops mid long poll leaves the receive open at SQS (and the emulator),
+    which hands the next message to nobody. With graph-req's own 300 s timeout it stayed
+    hidden five minutes; each receive now asks for one heartbeat window (2 s here)."""
+    faults.set_visibility(faults.request_queue, 300)
+    faults.stop("worker-req")  # a poll reads the queue's timeout when it opens: new ones
+    faults.start_worker("req")
+    sqs, url = faults.aws("sqs"), faults.queue_url(faults.request_queue)
+    user = new_user("open-poll")
+    client = faults.client(user)
+    for _attempt in range(3):  # the stopped worker's poll may be about to end: try again
+        time.sleep(2)  # the worker is between polls no more: one is open
+        faults.stop("worker-req")
+        task_id = client.generate(tiny_export(user))["taskId"]
+        sent = time.monotonic()
+        time.sleep(0.5)
+        hidden = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        faults.start_worker("req")
+        if int(hidden["ApproximateNumberOfMessagesNotVisible"]):
+            break
+        assert faults.wait_final([task_id], 120) == {task_id: "COMPLETED"}
+    else:
+        pytest.fail("no stopped worker's poll took the message in three tries")
+    assert faults.wait_final([task_id], 60) == {task_id: "COMPLETED"}
+    took = time.monotonic() - sent
+    assert re.search(f"running GRAPH_GENERATION_REQUEST {task_id} \\(receive 2\\)",
+                     faults.log_text("worker-req"))
+    assert faults.gpu_runs(task_id) == 1
+    report(record_property, "a stopped worker's open poll took the message", jobs=1,
+           completed=1, lost=0, duplicate_runs=0, submit_to_completed_seconds=round(took, 1))
+    assert took < 30, "the message stayed hidden for the queue's timeout"

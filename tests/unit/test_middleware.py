@@ -122,26 +122,6 @@ def test_celery_ids_name_the_job():
     assert first.startswith("t1-progress-") and first != second
 
 
-@pytest.mark.parametrize(("queue", "touched"), [("graph-req", True), ("graph-res", False)])
-def test_a_received_message_is_touched_only_where_the_queue_hides_it_longer(
-        monkeypatch, queue, touched):
-    """graph-req hides a message 300 s, so a worker dead before its first beat would leave
-    it hidden that long: the receive sets the heartbeat's window. graph-res hides it 60 s,
-    the window itself, which SQS started at the receive: no call."""
-    from celery import signals
-
-    import graphnode
-
-    heartbeat = graphnode.celery.graphnode_heartbeat  # the app a worker process builds
-    assert heartbeat.extend_to == 60
-    calls = []
-    monkeypatch.setattr(heartbeat, "set_visibility",
-                        lambda request, timeout: calls.append(timeout) or True)
-    request = SimpleNamespace(id="t1", delivery_info={"routing_key": queue})
-    signals.task_received.send(sender=None, request=request)
-    assert calls == ([heartbeat.extend_to] if touched else [])
-
-
 def own_and_bobs_keys():
     """Each request type with its keys in alice's areas, and with one key of bob's."""
     from graphnode.contract import AddNodeRequest, GraphSummaryRequest, MicroscopeIngestRequest

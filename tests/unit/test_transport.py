@@ -69,3 +69,23 @@ def test_a_failed_receive_is_logged_and_the_queue_polled_again(caplog):
     assert len(polls) >= 2, "the queue was not polled again after a failed receive"
     assert polls[1] - polls[0] >= transport.RECEIVE_RETRY_SECONDS * 0.9
     assert "receive from" in caplog.text and "polling again" in caplog.text
+
+
+def test_a_receive_hides_task_messages_for_one_heartbeat_window_only():
+    """graph-req hides a message 300 s: a worker dead before its first beat, or a long poll
+    left open by a stopped worker, would leave it hidden that long. Events are read without
+    acknowledgement, and keep the queue's own timeout."""
+    from graphnode.lifecycle import visibility_window_seconds
+
+    channel = _channel()
+    asked = {}
+
+    class Receiver:
+        def receive_message(self, queue, url, **kwargs):
+            asked[queue] = kwargs["visibility_timeout"]
+
+    for queue in ("graph-req", "graph-res", "graphnode-events-flower"):
+        channel._get_from_sqs(queue, f"http://sqs/{queue}", Receiver())
+    window = visibility_window_seconds(CommonSettings().visibility_heartbeat_seconds)
+    assert window == 60
+    assert asked == {"graph-req": window, "graph-res": window, "graphnode-events-flower": None}
