@@ -1,6 +1,7 @@
 """The queue path, measured on the local stack, beside a bare boto3 floor on the same emulator.
 
-    .venv/bin/python benchmarks/queue_path.py [--jobs 200] [--idle-seconds 60] [--events off]
+    .venv/bin/python benchmarks/queue_path.py [--jobs 200] [--idle-seconds 60]
+        [--modes events,events-kombu,no-events]
 
 Starts the embedded stack (AWS emulator that counts calls, redis-server, the API under
 gunicorn, a GPU-role worker, a result worker), gives each user a graph once, then measures
@@ -16,7 +17,11 @@ with the smallest real job, GRAPH_SUMMARY_REQUEST (keyword and statistics text, 
 - receives per queue per idle worker-hour, ours and with kombu's default polling settings
   (a second, idle worker with them on a queue of its own);
 - the floor: a bare boto3 loop doing the same SQS sends, receives and deletes;
-- with events on, a reader empties the events queue, as Flower would;
+- each of that in one run for every mode, both workers restarted under its settings:
+  events on (GraphNode's packed, batched publisher), events on with kombu's publish per
+  event, events off; with events on, a reader empties the events queue, as Flower would;
+- the peer: stock Celery on kombu's SQS transport (benchmarks/stock_celery.py), a task
+  that does nothing, the same burst and steady load, on the same emulator;
 - API submit latency alone at 1 and 20 concurrent clients, beside its floor (a bare SQS
   SendMessage from as many clients at once), and the API's RSS per worker.
 
@@ -287,6 +292,122 @@ def bare_boto3_floor(endpoint: str, jobs: int, body: str) -> dict[str, float]:
             "calls": 6.0}
 
 
+#: The workers' settings of each configuration measured; one run restarts both workers
+#: under each in turn, on the same emulator, Redis, API and users.
+MODES = {
+    "events": {"GRAPHNODE_EVENTS_ENABLED": "true"},
+    "events-kombu": {"GRAPHNODE_EVENTS_ENABLED": "true", "GRAPHNODE_EVENTS_FLUSH_SECONDS": "0"},
+    "no-events": {"GRAPHNODE_EVENTS_ENABLED": "false"},
+}
+MODE_LABELS = {"events": "events on", "events-kombu": "kombu's events",
+               "no-events": "events off"}
+#: Jobs run after a restart, before the counts start: both workers are up and warm.
+WARM_UP_JOBS = 5
+
+
+def restart_workers(stack: DevStack, env: dict[str, str], clients: dict[str, ApiClient],
+                    completions: Completions) -> None:
+    for name in ("worker-req", "worker-res"):
+        process = stack.processes.pop(name)
+        process.terminate()
+        process.wait(60)
+    stack.env.update(env)
+    stack.start_worker("req", concurrency=1)
+    stack.start_worker("res", concurrency=2)
+    users = list(clients)
+    warm = [submit_summary(clients[users[n % len(users)]])[0] for n in range(WARM_UP_JOBS)]
+    completions.wait(warm, 300)
+
+
+def sns_calls(counts: dict[str, int]) -> int:
+    return sum(n for key, n in counts.items()
+               if key.split()[:2] in (["query", "Publish"], ["query", "PublishBatch"]))
+
+
+def measure_path(stack: CountingStack, clients: dict[str, ApiClient],
+                 completions: Completions, args: argparse.Namespace) -> dict[str, Any]:
+    """A burst of ``args.jobs`` through the whole path, then a steady load at half its rate."""
+    users = list(clients)
+    time.sleep(2)
+    stack.counts(reset=True)
+    meter = CpuMeter(stack)
+    with ThreadPoolExecutor(args.clients) as pool:
+        burst = list(pool.map(lambda n: submit_summary(clients[users[n % len(users)]]),
+                              range(args.jobs)))
+    completions.wait([task for task, _, _ in burst], 900)
+    cpu = meter.per_job_ms(args.jobs)
+    counts = stack.counts()
+    latencies = [completions.at[task] - started for task, started, _ in burst]
+    span = max(completions.at[task] for task, _, _ in burst) - min(s for _, s, _ in burst)
+    measured: dict[str, Any] = {
+        "jobs/s": args.jobs / span,
+        "burst p50": percentile(latencies, 0.5) * 1000,
+        "calls": sqs_calls(counts) / args.jobs,
+        "sns": sns_calls(counts) / args.jobs,
+        "s3": sum(n for key, n in counts.items() if key.startswith("s3 ")) / args.jobs,
+        "by operation": {operation: sqs_calls(counts, operation) / args.jobs
+                         for operation in ("SendMessage", "ReceiveMessage", "DeleteMessage",
+                                           "ChangeMessageVisibility", "GetQueueAttributes")},
+        "cpu": cpu,
+    }
+    rate = measured["jobs/s"] / 2
+    # At most about half a minute of offered load, so that a slow path still ends in minutes.
+    steady_jobs = max(10, min(args.steady_jobs, round(rate * STEADY_SECONDS)))
+    print(f"  {args.jobs} jobs in {span:.1f} s; {steady_jobs} offered at {rate:.1f}/s ...",
+          flush=True)
+    time.sleep(2)
+    measured["steady"] = steady_load([clients[user] for user in users], rate, steady_jobs,
+                                     completions)
+    return measured
+
+
+def stock_celery(stack: CountingStack, args: argparse.Namespace) -> dict[str, Any]:
+    """The same burst and steady load on stock Celery (benchmarks/stock_celery.py): one hop,
+    a task that does nothing, kombu's SQS transport with its defaults, no events."""
+    import redis
+
+    from benchmarks import stock_celery as stock
+
+    done = redis.Redis.from_url(stack.env["GRAPHNODE_REDIS_URL"])
+    stack._spawn("stock-celery", [sys.executable, "-m", "celery", "-A", "benchmarks.stock_celery",
+                                  "worker", "-Q", stock.QUEUE, "-c", "1", "--loglevel",
+                                  "WARNING"])
+
+    def run(jobs: int, interval: float) -> tuple[list[float], float]:
+        done.delete(stock.DONE_KEY)
+        begun = time.perf_counter()
+
+        def send(n: int) -> None:
+            time.sleep(max(0.0, begun + n * interval - time.perf_counter()))
+            stock.noop.delay(time.time())
+
+        with ThreadPoolExecutor(args.clients) as pool:
+            list(pool.map(send, range(jobs)))
+        deadline = time.monotonic() + 600
+        while done.llen(stock.DONE_KEY) < jobs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        runs = [json.loads(item) for item in done.lrange(stock.DONE_KEY, 0, -1)]
+        if len(runs) < jobs:
+            raise SystemExit(f"stock Celery ran {len(runs)} of {jobs} tasks in 600 s")
+        span = max(ran for _, ran in runs) - min(sent for sent, _ in runs)
+        return [ran - sent for sent, ran in runs], jobs / span
+
+    run(WARM_UP_JOBS, 0)  # the worker is up and has declared its queue
+    stack.counts(reset=True)
+    cpu = CpuMeter(stack)
+    latencies, jobs_per_second = run(args.jobs, 0)
+    emulator_ms = cpu.per_job_ms(args.jobs)["emulator"]
+    calls = sqs_calls(stack.counts(), queue=stock.QUEUE) / args.jobs
+    rate = jobs_per_second / 2
+    steady_jobs = max(10, min(args.steady_jobs, round(rate * STEADY_SECONDS)))
+    steady, _ = run(steady_jobs, 1 / rate)
+    return {"jobs/s": jobs_per_second, "burst p50": percentile(latencies, 0.5) * 1000,
+            "calls": calls, "sns": 0.0, "cpu": {"emulator": emulator_ms},
+            "steady": {"rate": rate, "jobs": steady_jobs,
+                       "p50": percentile(steady, 0.5) * 1000,
+                       "p95": percentile(steady, 0.95) * 1000}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200)
@@ -295,13 +416,17 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=60)
     parser.add_argument("--steady-jobs", type=int, default=100,
                         help="jobs offered at half the burst's rate (at most 30 s of them)")
-    parser.add_argument("--events", choices=("on", "off"), default="on",
-                        help="Celery events over SNS (GRAPHNODE_EVENTS_ENABLED)")
+    parser.add_argument("--modes", type=lambda text: text.split(","), default=list(MODES),
+                        help=f"comma-separated, of: {', '.join(MODES)}")
     args = parser.parse_args()
-    os.environ["GRAPHNODE_EVENTS_ENABLED"] = "true" if args.events == "on" else "false"
+    if unknown := set(args.modes) - set(MODES):
+        parser.error(f"unknown modes {sorted(unknown)}; choose from {list(MODES)}")
     # The emulator accepts any credentials; this process signs its own calls with these.
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(variable, "testing")
+    # A load test from five users: their per-user limits (10 in flight, 30 a minute) off.
+    os.environ["GRAPHNODE_MAX_JOBS_IN_FLIGHT"] = "0"
+    os.environ["GRAPHNODE_MAX_SUBMISSIONS_PER_MINUTE"] = "0"
 
     workdir = Path(tempfile.mkdtemp(prefix="graphnode-bench-"))
     stack = CountingStack(workdir)
@@ -311,7 +436,8 @@ def main() -> None:
         stack.start_all()
         endpoint = stack.env["GRAPHNODE_AWS_ENDPOINT_URL"]
         settings = ApiSettings(jwt_secret=stack.env["GRAPHNODE_JWT_SECRET"])
-        reader = EventsReader(endpoint) if args.events == "on" else None
+        reader = EventsReader(endpoint)
+        results["modes"] = {}
         users = [f"bench-{n}" for n in range(args.users)]
         clients = {user: ApiClient(stack.api_url, mint_token(settings, user, 7200))
                    for user in users}
@@ -362,49 +488,19 @@ def main() -> None:
                     percentile([(e - s) * 1000 for _, s, e in runs], 0.95))
             for label, runs in (("1 client", solo), (f"{args.clients} clients", crowd))}
 
-        print(f"{args.jobs} jobs through the whole path ...", flush=True)
-        time.sleep(2)
-        stack.counts(reset=True)
-        meter = CpuMeter(stack)
-        with ThreadPoolExecutor(args.clients) as pool:
-            burst = list(pool.map(lambda n: submit_summary(clients[users[n % len(users)]]),
-                                  range(args.jobs)))
-        completions.wait([task for task, _, _ in burst], 900)
-        results["CPU ms per job"] = meter.per_job_ms(args.jobs)
-        path_counts = stack.counts()
-        latencies = [completions.at[task] - started for task, started, _ in burst]
-        span = max(completions.at[task] for task, _, _ in burst) - min(s for _, s, _ in burst)
-        results["path"] = {
-            "jobs/s": args.jobs / span,
-            "p50": percentile(latencies, 0.5) * 1000, "p95": percentile(latencies, 0.95) * 1000,
-            "p99": percentile(latencies, 0.99) * 1000,
-            "calls": sqs_calls(path_counts) / args.jobs,
-        }
-        results["sqs calls by operation per job"] = {
-            operation: sqs_calls(path_counts, operation) / args.jobs
-            for operation in ("SendMessage", "ReceiveMessage", "DeleteMessage",
-                              "ChangeMessageVisibility", "GetQueueAttributes")}
-        results["other AWS calls per job"] = {
-            service: sum(n for key, n in path_counts.items()
-                         if key.startswith(prefix)) / args.jobs
-            for service, prefix in (("S3", "s3 "), ("SNS Publish", "query Publish"))}
+        for mode in args.modes:
+            print(f"{mode}: restarting both workers ...", flush=True)
+            restart_workers(stack, MODES[mode], clients, completions)
+            results["modes"][mode] = measure_path(stack, clients, completions, args)
+        print("stock Celery on kombu's SQS transport ...", flush=True)
+        results["stock"] = stock_celery(stack, args)
         results["api rss MB"] = api_rss_mb(stack)
-
-        rate = results["path"]["jobs/s"] / 2
-        # At most about half a minute of offered load, so that a slow path (events on the
-        # emulator) still ends in minutes.
-        steady_jobs = max(10, min(args.steady_jobs, round(rate * STEADY_SECONDS)))
-        print(f"{steady_jobs} jobs offered at {rate:.1f}/s ...", flush=True)
-        time.sleep(2)
-        results["steady"] = steady_load([clients[user] for user in users], rate,
-                                        steady_jobs, completions)
 
         print("bare boto3 floor ...", flush=True)
         body = json.dumps({"taskType": "GRAPH_SUMMARY_REQUEST", "taskId": "x" * 32,
                            "payload": {"userId": "bench-0", "graphKey": "graphs/" + "k" * 60}})
         emulator = CpuMeter(stack)
-        if reader is not None:
-            reader.running = False
+        reader.running = False
         results["floor"] = bare_boto3_floor(endpoint, args.jobs, body)
         results["floor emulator CPU ms per job"] = emulator.per_job_ms(args.jobs)["emulator"]
         results["submit floor ms"] = {
@@ -418,35 +514,51 @@ def main() -> None:
 
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> None:
-    path, steady, floor = results["path"], results["steady"], results["floor"]
+    modes, stock, floor = results["modes"], results["stock"], results["floor"]
+    columns = {MODE_LABELS[mode]: measured for mode, measured in modes.items()}
+    columns["stock Celery"] = stock
+    floor_column = {"jobs/s": floor["jobs/s"], "burst p50": None, "calls": floor["calls"],
+                    "sns": None, "steady": {"p50": floor["p50"], "p95": floor["p95"]},
+                    "cpu": {"emulator": results["floor emulator CPU ms per job"]}}
+    columns["bare boto3"] = floor_column
+    rows = (
+        ("jobs/s, burst", lambda m: m["jobs/s"], TARGETS["jobs/s"]),
+        ("submit->completed p50 ms, steady", lambda m: m["steady"]["p50"],
+         TARGETS["p50 submit->completed ms"]),
+        ("submit->completed p95 ms, steady", lambda m: m["steady"]["p95"], ""),
+        ("submit->completed p50 ms, burst", lambda m: m["burst p50"], "(waiting in line)"),
+        ("SQS calls per job", lambda m: m["calls"], TARGETS["SQS calls per job"]),
+        ("SNS calls per job", lambda m: m["sns"], "<= 2"),
+        ("emulator CPU ms per job", lambda m: m["cpu"]["emulator"], ""),
+        ("our CPU ms per job (API+workers)",
+         lambda m: sum(m["cpu"].get(part, 0) for part in ("API", "GPU-role worker",
+                                                          "result worker")) or None, ""),
+    )
     print()
-    print(f"{'':30}{'burst':>10}{'steady':>10}{'bare boto3':>12}{'burst/floor':>13}"
-          f"{'steady/floor':>14}   target")
-    for label, key, target in (("jobs/s", "jobs/s", TARGETS["jobs/s"]),
-                               ("submit->completed p50 ms", "p50",
-                                TARGETS["p50 submit->completed ms"]),
-                               ("submit->completed p95 ms", "p95", ""),
-                               ("submit->completed p99 ms", "p99", ""),
-                               ("SQS calls per job", "calls", TARGETS["SQS calls per job"])):
-        if key == "jobs/s":  # the steady phase offers a rate, it does not measure one
-            ours, offered = f"{path[key]:>10.1f}", f"{steady['rate']:>9.1f}*"
-            ratios = f"{floor[key] / path[key]:>12.1f}x{'':>14}"
-        elif key == "calls":
-            ours, offered = f"{path[key]:>10.1f}", f"{'':>10}"
-            ratios = f"{path[key] / floor[key]:>12.1f}x{'':>14}"
-        else:
-            ours, offered = f"{path[key]:>10.1f}", f"{steady[key]:>10.1f}"
-            ratios = f"{path[key] / floor[key]:>12.1f}x{steady[key] / floor[key]:>13.1f}x"
-        print(f"{label:30}{ours}{offered}{floor[key]:>12.1f}{ratios}   {target}")
-    print("(* offered: half the burst's rate; jobs/s ratio is floor / ours)")
+    print(f"{'':34}" + "".join(f"{label:>16}" for label in columns) + "   target")
+    for label, value, target in rows:
+        cells = []
+        for measured in columns.values():
+            number = value(measured)
+            cells.append(f"{'-' if number is None else f'{number:.1f}':>16}")
+        print(f"{label:34}" + "".join(cells) + f"   {target}")
+    print("(stock Celery: one hop, a task that does nothing, kombu's SQS defaults, no events; "
+          "the floor: the path's six SQS calls per job in one boto3 loop)")
+    if "events" in modes:
+        on = modes["events"]
+        for mode, label in (("no-events", "events off"), ("events-kombu", "kombu's events")):
+            if mode in modes:
+                print(f"events on vs {label}: jobs/s x{on['jobs/s'] / modes[mode]['jobs/s']:.2f}, "
+                      f"steady p50 x{on['steady']['p50'] / modes[mode]['steady']['p50']:.2f}")
+        print(f"events on vs stock Celery: jobs/s x{on['jobs/s'] / stock['jobs/s']:.2f}, "
+              f"steady p50 x{on['steady']['p50'] / stock['steady']['p50']:.2f}; vs the floor: "
+              f"jobs/s x{on['jobs/s'] / floor['jobs/s']:.2f}")
     print()
-    print("SQS calls per job, by operation: " + ", ".join(
-        f"{op} {n:.2f}" for op, n in results["sqs calls by operation per job"].items()))
-    print("other AWS calls per job: " + ", ".join(
-        f"{service} {n:.2f}" for service, n in results["other AWS calls per job"].items()))
-    print("CPU ms per job in the burst: " + ", ".join(
-        f"{part} {ms:.1f}" for part, ms in results["CPU ms per job"].items())
-        + f"; the floor's emulator {results['floor emulator CPU ms per job']:.1f}")
+    for mode, measured in modes.items():
+        print(f"{MODE_LABELS[mode]}: SQS calls per job by operation " + ", ".join(
+            f"{op} {n:.2f}" for op, n in measured["by operation"].items())
+            + f"; S3 {measured['s3']:.2f}; CPU ms per job " + ", ".join(
+                f"{part} {ms:.1f}" for part, ms in measured["cpu"].items()))
     print("idle receives per queue per worker-hour "
           f"({TARGETS['idle receives per queue-hour']}): " + ", ".join(
               f"{queue} {n:.0f}" for queue, n in results["idle receives/queue-hour"].items()))
@@ -459,10 +571,9 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     rss = results["api rss MB"]
     print(f"API RSS per gunicorn worker MB ({TARGETS['API RSS MB per worker']}): "
           + ", ".join(f"{size:.0f}" for size in rss))
-    print(f"({args.jobs} burst and {steady['jobs']} steady GRAPH_SUMMARY_REQUEST jobs from "
-          f"{args.clients} clients over {args.users} users; events {args.events}"
-          f"{', read as Flower would' if args.events == 'on' else ''}; machine: "
-          f"{os.cpu_count()} CPUs)")
+    print(f"({args.jobs} burst and up to {args.steady_jobs} steady GRAPH_SUMMARY_REQUEST jobs "
+          f"per column from {args.clients} clients over {args.users} users; with events on, "
+          f"a reader empties the events queue as Flower would; machine: {os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

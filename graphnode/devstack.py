@@ -200,8 +200,12 @@ class DevStack:
 
     def start_flower(self) -> str:
         """Flower on a free port, reading the events queue; its URL. Its HTTP API is open
-        (FLOWER_UNAUTHENTICATED_API): this is the local stack only."""
+        (FLOWER_UNAUTHENTICATED_API): this is the local stack only. One Flower per stack:
+        a second call answers the running one's URL."""
         port = self.ports.setdefault("flower", free_port())
+        running = self.processes.get("flower")
+        if running is not None and running.poll() is None:
+            return f"http://127.0.0.1:{port}"
         self._spawn("flower", [sys.executable, "-m", "celery", "-A", "graphnode", "flower",
                                f"--port={port}", "--address=127.0.0.1"],
                     env={"FLOWER_UNAUTHENTICATED_API": "true"})
