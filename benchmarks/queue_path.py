@@ -371,7 +371,8 @@ def stock_celery(stack: CountingStack, args: argparse.Namespace) -> dict[str, An
     done = redis.Redis.from_url(stack.env["GRAPHNODE_REDIS_URL"])
     stack._spawn("stock-celery", [sys.executable, "-m", "celery", "-A", "benchmarks.stock_celery",
                                   "worker", "-Q", stock.QUEUE, "-c", "1", "--loglevel",
-                                  "WARNING"])
+                                  "WARNING"], env={"PYTHONPATH": str(REPO)})
+    worker = stack.processes["stock-celery"]
 
     def run(jobs: int, interval: float) -> tuple[list[float], float]:
         done.delete(stock.DONE_KEY)
@@ -385,6 +386,9 @@ def stock_celery(stack: CountingStack, args: argparse.Namespace) -> dict[str, An
             list(pool.map(send, range(jobs)))
         deadline = time.monotonic() + 600
         while done.llen(stock.DONE_KEY) < jobs and time.monotonic() < deadline:
+            if worker.poll() is not None:
+                log = stack.log_path('stock-celery')
+                raise SystemExit(f"stock Celery's worker exited; see {log}")
             time.sleep(0.05)
         runs = [json.loads(item) for item in done.lrange(stock.DONE_KEY, 0, -1)]
         if len(runs) < jobs:

@@ -68,6 +68,9 @@ MESSAGES_REFUSED = Counter(
     "not_owner (the job is another user's), wrong_type (not a result of the job's type), "
     "foreign_key (an S3 key outside the user's own objects).",
     ["task_type", "reason"])
+RUNS_AVOIDED = Counter("graphnode_runs_avoided_total",
+                       "Redelivered requests not run again: an earlier run had sent its "
+                       "result, which was sent again instead, by type.", ["task_type"])
 EVENT_PUBLISHES = Counter("graphnode_event_publishes_total",
                           "SNS PublishBatch calls that carried Celery events (Flower's view).")
 EVENTS_DROPPED = Counter(

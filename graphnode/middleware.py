@@ -46,7 +46,7 @@ from graphnode.contract import (
     parse_envelope,
 )
 from graphnode.lifecycle import retry_delay, visibility_window_seconds
-from graphnode.payloads import foreign_keys
+from graphnode.payloads import PayloadMissing, PayloadStore, foreign_keys, result_key
 from graphnode.periodic import Periodic
 from graphnode.settings import CommonSettings
 from graphnode.topology import QueueSpec, load_topology
@@ -160,6 +160,12 @@ def refuse_foreign_keys(task_type: TaskType, request: Any) -> None:
                         f"{', '.join(foreign)}"[:1000])
 
 
+#: A request's result as it was sent, kept beside its outputs: a redelivered request whose
+#: earlier run got as far as sending it (its heartbeat came too late, its worker died
+#: before the delete) sends that again instead of running a second time.
+SENT_RESULT_NAME = "sent-result.json"
+
+
 class EnvelopeTask(Task):
     """Base of every task: one positional argument, a contract envelope."""
 
@@ -185,6 +191,12 @@ class EnvelopeTask(Task):
     def _run_envelope(self, task_type: TaskType, envelope: Any, parsed: Any,
                       payload: Any) -> Any:
         attempt = int(getattr(self.request, "receive_count", None) or 1)
+        if task_type.is_request and attempt > 1 and self._send_earlier_result(
+                task_type, parsed.taskId, payload.userId):
+            logger.warning("%s %s (receive %d): an earlier run sent its result; sent it "
+                           "again, not run a second time", task_type, parsed.taskId, attempt)
+            metrics.RUNS_AVOIDED.labels(task_type.value).inc()
+            return None
         logger.info("running %s %s (receive %d)", task_type, parsed.taskId, attempt)
         if task_type.is_request:
             self.request.progress = ProgressReporter(
@@ -218,7 +230,28 @@ class EnvelopeTask(Task):
             reporter.report(stage, fraction, message)
 
     def send(self, task_type: TaskType, task_id: str, payload: Any) -> None:
+        """Send a message; a request's own result is first kept (``SENT_RESULT_NAME``)."""
+        if TaskType(self.name).is_request and task_type == result_type_for(TaskType(self.name)):
+            self._payloads().put_json(result_key(payload.userId, task_id, SENT_RESULT_NAME),
+                                      payload.model_dump(mode="json"))
         send_message(self.app, task_type, task_id, payload)
+
+    def _send_earlier_result(self, task_type: TaskType, task_id: str, user_id: str) -> bool:
+        """Send the result an earlier run of this request kept, if there is one."""
+        result_type = result_type_for(task_type)
+        try:
+            kept = self._payloads().get_json(result_key(user_id, task_id, SENT_RESULT_NAME))
+        except PayloadMissing:
+            return False
+        send_message(self.app, result_type, task_id, PAYLOAD_MODELS[result_type](**kept))
+        return True
+
+    def _payloads(self) -> PayloadStore:
+        store = getattr(self.app, "graphnode_payloads", None)
+        if store is None:
+            store = PayloadStore(self.app.graphnode_settings)
+            self.app.graphnode_payloads = store  # type: ignore[attr-defined]
+        return store
 
     def give_up(self, envelope: Any, error: str) -> None:
         """The last receive before the DLQ failed: end the job. Requests send their FAILED

@@ -605,3 +605,81 @@ def test_a_message_taken_by_a_stopped_workers_open_poll_returns_in_seconds(fault
     report(record_property, "a stopped worker's open poll took the message", jobs=1,
            completed=1, lost=0, duplicate_runs=0, submit_to_completed_seconds=round(took, 1))
     assert took < 30, "the message stayed hidden for the queue's timeout"
+
+
+# --- 10. a heartbeat that comes too late ---------------------------------------------------
+
+
+def freeze_gpu_worker_mid_job(faults: FaultStack, export: list, prefix: str):
+    """Two GPU workers; a job under way on one, whose main process (and heartbeat) is then
+    frozen while its pool child computes on. The user, events, job, frozen worker and the
+    other, and when it froze."""
+    second = faults.start_worker("req", name="worker-req-second")
+    user = new_user(prefix)
+    events = faults.listen(user)
+    task_id = faults.client(user).generate(export)["taskId"]
+    wait_embedding(events, task_id)
+    frozen = "worker-req" if faults.gpu_runs(task_id, "worker-req") else second
+    other = second if frozen == "worker-req" else "worker-req"
+    return user, events, task_id, frozen, other, faults.signal(frozen, signal.SIGSTOP)
+
+
+def assert_both_runs_handled(faults: FaultStack, events, user: str, task_id: str) -> None:
+    wait_for(lambda: faults.in_queue(faults.request_queue) == 0
+             and faults.in_queue(faults.result_queue) == 0, 120, "every message handled")
+    settle()
+    assert_one_effect(faults, events, user, task_id)
+    assert faults.dead_letters(faults.request_queue) == []
+    assert faults.dead_letters(faults.result_queue) == []
+
+
+def test_a_late_heartbeat_after_the_run_ended_sends_its_result_again(faults, record_property):
+    """The frozen worker's child finishes and sends its result; the message, unbeaten,
+    comes back to the other worker (held still until then, so that the run ends first),
+    which finds the result the run kept and sends that again instead of running the job a
+    second time."""
+    other_held = False
+    user, events, task_id, frozen, other, frozen_at = freeze_gpu_worker_mid_job(
+        faults, load_sample_export(), "late-ended")
+    try:
+        faults.signal(other, signal.SIGSTOP)
+        other_held = True
+        assert faults.wait_final([task_id], 120) == {task_id: "COMPLETED"}
+        faults.signal(other, signal.SIGCONT)
+        other_held = False
+        wait_for(lambda: f"{task_id} (receive 2): an earlier run sent its result"
+                 in faults.log_text(other), 60, "the redelivered request to be answered")
+        answered = time.monotonic() - frozen_at
+    finally:
+        faults.signal(frozen, signal.SIGCONT)
+        if other_held:
+            faults.signal(other, signal.SIGCONT)
+    assert_both_runs_handled(faults, events, user, task_id)
+    report(record_property, "late heartbeat, run ended", jobs=1, completed=1,
+           gpu_runs=faults.gpu_runs(task_id), lost=0, duplicate_effects=0,
+           freeze_to_resent_seconds=round(answered, 1),
+           resends=faults.log_text(other).count(f"{task_id} (receive"))
+    assert faults.gpu_runs(task_id) == 1
+
+
+def test_a_late_heartbeat_mid_run_lets_a_second_run_happen_harmlessly(faults, record_property):
+    """Frozen while a long job computes: the other worker runs it too, before the first
+    run ends (a second run that cannot be ruled out). Both results arrive, one is applied,
+    and the job says it was received twice (attempts 2)."""
+    from graphnode.samples import load_korean_export
+
+    user, events, task_id, frozen, other, frozen_at = freeze_gpu_worker_mid_job(
+        faults, load_sample_export() + load_korean_export(), "late-mid-run")
+    try:
+        second_run = faults.wait_gpu_runs(task_id, 1, worker=other, timeout=60) - frozen_at
+        assert faults.job(task_id)["status"] == "RUNNING", "the first run ended first"
+    finally:
+        faults.signal(frozen, signal.SIGCONT)
+    assert faults.wait_final([task_id]) == {task_id: "COMPLETED"}
+    assert_both_runs_handled(faults, events, user, task_id)
+    job = faults.job(task_id)
+    report(record_property, "late heartbeat, mid-run", jobs=1, completed=1,
+           gpu_runs=faults.gpu_runs(task_id), attempts=job["attempts"], lost=0,
+           duplicate_effects=0, freeze_to_second_run_seconds=round(second_run, 1))
+    assert faults.gpu_runs(task_id) == 2
+    assert job["attempts"] == 2, "the job does not say it was run twice"
