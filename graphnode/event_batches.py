@@ -44,8 +44,11 @@ EVENT_BUFFER_LIMIT = 10_000
 #: After a failed PublishBatch (SNS unreachable, throttled), the same events are tried
 #: again this much later.
 PUBLISH_RETRY_SECONDS = 1.0
-#: How long a closing channel or an exiting process waits for the buffer to drain.
-CLOSE_FLUSH_SECONDS = 5.0
+#: How long a closing channel or an exiting process waits for the buffer to drain. It stays
+#: well under the grace a supervisor gives a stopping process (honcho's 5 s, Kubernetes' 30 s),
+#: and a publish that fails meanwhile is not tried again: a stopping worker gives up its last
+#: events (counted as ``unsent``) rather than be killed while it waits for SNS.
+CLOSE_FLUSH_SECONDS = 2.0
 
 #: Celery's routing key for a worker heartbeat (event type ``worker-heartbeat``).
 HEARTBEAT_ROUTING_KEY = "worker.heartbeat"
@@ -122,6 +125,8 @@ class EventBatcher:
         #: (queued at, is a heartbeat, kombu's message), oldest first.
         self._pending: deque[tuple[float, bool, dict[str, Any]]] = deque()
         self._publishing = False
+        #: Last-try flushes waiting; meanwhile a failed publish is given up, not retried.
+        self._last_tries = 0
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -137,15 +142,25 @@ class EventBatcher:
                 self._thread.start()
             self._changed.notify_all()
 
-    def flush(self, timeout: float = CLOSE_FLUSH_SECONDS) -> bool:
-        """Wait until everything queued so far is published (True) or ``timeout`` passed."""
+    def flush(self, timeout: float = CLOSE_FLUSH_SECONDS, last_try: bool = False) -> bool:
+        """Wait until everything queued so far is published (True) or ``timeout`` passed.
+        With ``last_try`` (a closing worker) each event is tried once more, at once, and
+        what fails is given up rather than waited for."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while self._pending or self._publishing:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._changed.wait(left)
+            if last_try:
+                self._last_tries += 1
+                self._pending = deque((0.0, heartbeat, message)
+                                      for _, heartbeat, message in self._pending)
+                self._changed.notify_all()
+            try:
+                while self._pending or self._publishing:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._changed.wait(left)
+            finally:
+                self._last_tries -= last_try
         return True
 
     def _drop_one(self) -> None:
@@ -178,6 +193,11 @@ class EventBatcher:
             unsent = self._publish(pack(self._take()))
             with self._changed:
                 self._publishing = False
+                if unsent and self._last_tries:
+                    logger.warning("%d events messages not published before closing",
+                                   len(unsent))
+                    EVENTS_DROPPED.labels(kind="unsent").inc(len(unsent))
+                    unsent = []
                 # Back in front, in their order; a retry goes out at once, so it waits here.
                 queued_at = time.monotonic() + PUBLISH_RETRY_SECONDS - self.flush_seconds
                 self._pending.extendleft((queued_at, False, json.loads(text))
@@ -234,5 +254,5 @@ def flush_all(timeout: float = CLOSE_FLUSH_SECONDS) -> None:
     with _batchers_lock:
         mine = [b for (pid, _, _), b in _batchers.items() if pid == os.getpid()]
     for batcher in mine:
-        if not batcher.flush(max(0.0, deadline - time.monotonic())):
+        if not batcher.flush(max(0.0, deadline - time.monotonic()), last_try=True):
             logger.warning("events not published before exit: SNS did not answer")

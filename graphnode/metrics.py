@@ -76,7 +76,8 @@ EVENT_PUBLISHES = Counter("graphnode_event_publishes_total",
 EVENTS_DROPPED = Counter(
     "graphnode_events_dropped_total",
     "Celery events not published, by kind: heartbeat or task (the buffer was full while "
-    "SNS was slow; heartbeats go first), refused (SNS called the message invalid).",
+    "SNS was slow; heartbeats go first), refused (SNS called the message invalid), unsent "
+    "(packed messages a closing worker could not publish on its one last try).",
     ["kind"])
 
 #: Queue attributes scraped at most this often: each scrape is two SQS calls per queue.

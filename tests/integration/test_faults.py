@@ -665,15 +665,20 @@ def test_a_late_heartbeat_after_the_run_ended_sends_its_result_again(faults, rec
 def test_a_late_heartbeat_mid_run_lets_a_second_run_happen_harmlessly(faults, record_property):
     """Frozen while a long job computes: the other worker runs it too, before the first
     run ends (a second run that cannot be ruled out). Both results arrive, one is applied,
-    and the job says it was received twice (attempts 2)."""
-    from graphnode.samples import load_korean_export
-
+    and the job says it was received twice (attempts 2). The first run's pool process is
+    held until the second run starts, as a job longer than the window would be: otherwise
+    a fast machine ends the first run, and the other worker sends its result instead."""
     user, events, task_id, frozen, other, frozen_at = freeze_gpu_worker_mid_job(
-        faults, load_sample_export() + load_korean_export(), "late-mid-run")
+        faults, load_sample_export(), "late-mid-run")
+    first_run = faults.pool_children(frozen)
+    for pid in first_run:
+        os.kill(pid, signal.SIGSTOP)
     try:
         second_run = faults.wait_gpu_runs(task_id, 1, worker=other, timeout=60) - frozen_at
         assert faults.job(task_id)["status"] == "RUNNING", "the first run ended first"
     finally:
+        for pid in first_run:
+            os.kill(pid, signal.SIGCONT)
         faults.signal(frozen, signal.SIGCONT)
     assert faults.wait_final([task_id]) == {task_id: "COMPLETED"}
     assert_both_runs_handled(faults, events, user, task_id)

@@ -178,3 +178,21 @@ def test_flush_gives_up_after_its_timeout_while_sns_is_away():
     started = time.monotonic()
     assert not batcher.flush(timeout=0.3)
     assert time.monotonic() - started == pytest.approx(0.3, abs=0.2)
+
+
+def test_a_last_try_gives_up_at_once_while_sns_is_away(monkeypatch):
+    """A stopping worker must not outwait its supervisor's grace (honcho's 5 s) on an SNS
+    that is gone: what fails on the last try is counted and dropped; later events retry."""
+    monkeypatch.setattr(event_batches, "PUBLISH_RETRY_SECONDS", 0.05)
+    sns = RecordingSns(fail_calls=3)
+    batcher = EventBatcher(sns, flush_seconds=0.01)
+    batcher.put(event(0))
+    time.sleep(0.05)  # the first publish failed: the event now waits out its retry
+    unsent = EVENTS_DROPPED.labels(kind="unsent")._value.get()
+    started = time.monotonic()
+    assert batcher.flush(timeout=5, last_try=True)
+    assert time.monotonic() - started < 0.5
+    assert EVENTS_DROPPED.labels(kind="unsent")._value.get() == unsent + 1
+    batcher.put(event(1))  # fails once more, then goes: no last try is waiting now
+    assert batcher.flush(timeout=5)
+    assert [e["uuid"] for e in sns.events()] == ["task-1"]
