@@ -18,7 +18,7 @@ def aws_client(service: str, settings: CommonSettings, *, timeout: float | None 
         from botocore.config import Config
 
         config = Config(connect_timeout=timeout, read_timeout=timeout,
-                        retries={"max_attempts": 1})
+                        retries={"total_max_attempts": 1})  # max_attempts counts retries
     return boto3.client(
         service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url,
         config=config,

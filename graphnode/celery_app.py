@@ -27,6 +27,7 @@ from graphnode.settings import (
     ResultWorkerSettings,
     describe_invalid,
 )
+from graphnode.topology import EmulatorReprovisioner
 
 #: Long polling: SQS holds a ReceiveMessage open up to 20 s (its maximum) until a message
 #: arrives, so idle workers make 3 requests a minute instead of dozens.
@@ -46,6 +47,9 @@ RESULT_TASK_MODULES = [
     "workers.graph_summary",
     "workers.add_node",
     "workers.microscope",
+    # No tasks: the result worker's main-process threads, started at worker_ready.
+    "workers.outbox",
+    "workers.deadline",
 ]
 TASK_MODULES = REQUEST_TASK_MODULES + RESULT_TASK_MODULES
 
@@ -96,6 +100,9 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
             # Each receive hides its messages for one heartbeat window (graphnode.transport).
             "graphnode_receive_visibility_seconds": visibility_window_seconds(
                 settings.visibility_heartbeat_seconds),
+            # A queue gone from the emulator (restarted empty) is provisioned again.
+            "graphnode_on_missing_queue": (EmulatorReprovisioner(settings)
+                                           if settings.uses_local_emulator else None),
             "polling_interval": 0,
             # Plain JSON bodies: kombu base64-encodes both the SQS body and the message
             # body inside it by default, adding a third to every message each time.

@@ -36,13 +36,18 @@ def provision() -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
 def status(as_json: bool) -> None:
-    """Queues and DLQs, workers seen in the last minute, jobs by type and state."""
+    """Queues and DLQs, workers seen in the last minute, jobs by type and state; exits 1
+    naming the parts that could not be read."""
     from graphnode.settings import ResultWorkerSettings
-    from graphnode.status import gather, render
+    from graphnode.status import gather, render, unavailable_parts
 
     settings = ResultWorkerSettings()
     report = gather(settings, settings.store_url)
     click.echo(json.dumps(report, indent=2) if as_json else render(report))
+    failing = unavailable_parts(report)
+    if failing:
+        click.echo(f"graphnode status: unavailable: {', '.join(failing)}", err=True)
+        raise SystemExit(1)
 
 
 @main.command()

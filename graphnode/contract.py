@@ -69,6 +69,7 @@ class FailureKind(StrEnum):
     GRAPH_CHANGED = "graph_changed"           # add-node on a graph that was replaced meanwhile
     TIME_LIMIT = "time_limit"                 # the task ran past its soft time limit
     NOT_ENQUEUED = "not_enqueued"             # the API could not send the request
+    LOST = "lost"                             # nothing ended it within the job deadline
 
 
 class ContractError(ValueError):

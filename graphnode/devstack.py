@@ -139,15 +139,31 @@ class DevStack:
 
     def start_backing_services(self) -> None:
         """The AWS emulator and Redis, then the queues, DLQs and bucket."""
+        self._spawn_emulator()
+        self.start_redis()
+        self._wait_emulator()
+        self.provision()
+
+    def start_emulator(self) -> None:
+        """The AWS emulator alone, on the stack's port; also a start after a test stopped
+        it, which leaves it empty (no queues, no bucket: moto keeps them in memory)."""
+        stopped = self.processes.pop("aws", None)
+        if stopped is not None and stopped.poll() is None:
+            stopped.kill()
+            stopped.wait(10)
+        self._spawn_emulator()
+        self._wait_emulator()
+
+    def _spawn_emulator(self) -> None:
         # moto otherwise answers every origin on every bucket (its own blanket CORS): off, so
         # that the bucket's CORS rule decides, as on S3, and a missing rule shows locally.
         self._spawn("aws", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
                             "-p", str(self.ports["aws"])],
                     env={"MOTO_DISABLE_GLOBAL_CORS": "true"})
+
+    def _wait_emulator(self) -> None:
         endpoint = self.env["GRAPHNODE_AWS_ENDPOINT_URL"]
-        self.start_redis()
         self._wait("aws", lambda: requests.get(f"{endpoint}/moto-api/", timeout=1).ok, 30)
-        self.provision()
 
     def start_redis(self) -> None:
         """redis-server on the stack's port, without persistence; also a restart after a stop."""

@@ -5,13 +5,18 @@ transactions and the Celery middleware (``graphnode.middleware``) applies them t
 A job is PENDING when the API accepts it, RUNNING from its first progress report, and ends
 COMPLETED or FAILED when its result is committed by the result worker. A final state is
 never overwritten, with one exception: a job that FAILED only because its result could not
-be *stored* (``FailureKind.RESULT_NOT_STORED``) is completed by a later successful delivery
-of that result, e.g. after ``graphnode dlq redrive graph-res``.
+be *stored* (``FailureKind.RESULT_NOT_STORED``) or was given up as ``LOST`` is completed by
+a later successful delivery of that result, e.g. after ``graphnode dlq redrive graph-res``.
+
+A job that nothing ended within the job deadline (``job_deadline_seconds``, by default
+the request queue's retention, after which SQS holds no message for it) ends FAILED
+(``LOST``): its request was lost with the queue service, or outlived the queue.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -29,8 +34,8 @@ def visibility_window_seconds(heartbeat_seconds: float) -> int:
     return max(1, math.ceil(BEATS_OF_VISIBILITY * heartbeat_seconds))
 
 
-#: Failures that a redriven result message can still turn into COMPLETED.
-REVIVABLE = frozenset({FailureKind.RESULT_NOT_STORED})
+#: Failures that a redriven (or late) result message can still turn into COMPLETED.
+REVIVABLE = frozenset({FailureKind.RESULT_NOT_STORED, FailureKind.LOST})
 
 
 def may_end(status: JobStatus, failure: FailureKind | None, new_status: JobStatus) -> bool:
@@ -49,6 +54,18 @@ def retry_delay(receive_count: int, base_seconds: float, max_seconds: float) -> 
     SQS takes whole seconds."""
     return max(1, min(math.ceil(base_seconds * 2 ** max(receive_count - 1, 0)),
                       math.ceil(max_seconds)))
+
+
+def past_deadline(updated_at: datetime, now: datetime, deadline_seconds: float) -> bool:
+    """Whether a job not ended and unchanged since ``updated_at`` is given up as LOST."""
+    return (now - updated_at).total_seconds() > deadline_seconds
+
+
+def lost_outcome_error(deadline_seconds: float) -> str:
+    """What a job given up at its deadline says to its user."""
+    return (f"no worker ended this job within {deadline_seconds:.0f} s of its last change: its "
+            "request was lost (the queue service lost it, or it outlived the queue); submit "
+            "it again")
 
 
 class OutboxEvent(BaseModel):

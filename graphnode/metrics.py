@@ -71,6 +71,9 @@ MESSAGES_REFUSED = Counter(
 RUNS_AVOIDED = Counter("graphnode_runs_avoided_total",
                        "Redelivered requests not run again: an earlier run had sent its "
                        "result, which was sent again instead, by type.", ["task_type"])
+JOBS_LOST = Counter("graphnode_jobs_lost_total",
+                    "Jobs ended FAILED (lost) at the job deadline: nothing ended them, by type.",
+                    ["task_type"])
 EVENT_PUBLISHES = Counter("graphnode_event_publishes_total",
                           "SNS PublishBatch calls that carried Celery events (Flower's view).")
 EVENTS_DROPPED = Counter(

@@ -93,15 +93,19 @@ def sha256_hex(data: bytes) -> str:
 class PayloadStore:
     """Puts and gets claim-check objects in the payload bucket."""
 
-    def __init__(self, settings: CommonSettings, client: Any | None = None) -> None:
+    def __init__(self, settings: CommonSettings, client: Any | None = None,
+                 timeout: float | None = None) -> None:
+        """``timeout``: each call gives up after that many seconds, untried again (the
+        API, whose client is waiting); None: botocore's 60 s and five tries (workers)."""
         self.bucket = settings.payload_bucket
         self._client = client
         self._settings = settings
+        self._timeout = timeout
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = aws_client("s3", self._settings)
+            self._client = aws_client("s3", self._settings, timeout=self._timeout)
         return self._client
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> str:

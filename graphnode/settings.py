@@ -161,6 +161,9 @@ class ApiSettings(CommonSettings):
     # own cap on open connections (gunicorn --worker-connections); redis-py's default is 100.
     redis_max_connections: int = Field(default=1000, ge=10)
     max_upload_bytes: int = 50 * 1024 * 1024
+    # An S3 call of a request (storing an input) gives up after this long, untried again,
+    # and the request is answered 503 aws_unavailable: well inside a client's own timeout.
+    payload_timeout_seconds: float = Field(default=10.0, gt=0)
     sse_keepalive_seconds: float = 15.0
     # Origins a browser client may call the API from (CORS), comma-separated, e.g.
     # "https://app.example.com"; empty: same origin only.
@@ -281,5 +284,8 @@ class ResultWorkerSettings(CommonSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # How often the outbox relay publishes events that Redis could not take at commit time.
     outbox_relay_seconds: float = 2.0
+    # A job that nothing ended this long after its last change ends FAILED (lost). None: the
+    # request queue's retention (topology.yaml), past which SQS holds no message for it.
+    job_deadline_seconds: float | None = Field(default=None, gt=0)
 
     _absolute_store_url = field_validator("store_url")(absolute_sqlite_url)

@@ -166,5 +166,16 @@ def render(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def unavailable_parts(status: dict[str, Any]) -> list[str]:
+    """The parts that could not be read (a queue, the worker records, the store): what
+    ``graphnode status`` names, and exits non-zero for, as ``/readyz`` answers 503."""
+    parts = [f"queue {depth['queue']}" for depth in status["queues"] if depth.get("error")]
+    if isinstance(status["workers"], dict):
+        parts.append("worker records (bucket)")
+    if "error" in status["jobs"]:
+        parts.append("store")
+    return parts
+
+
 def _short(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]

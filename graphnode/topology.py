@@ -7,7 +7,10 @@ resources through the AWS API, for the local emulator or a sandbox account.
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -18,6 +21,8 @@ import yaml
 from graphnode.aws import aws_client
 from graphnode.payloads import SUPERSEDED_TAG
 from graphnode.settings import CommonSettings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,33 @@ def _check_claim_checks_outlive_messages(topology: Topology) -> None:
                 f"would find its claim-check payload expired. Raise expiration_days to at least "
                 f"{math.ceil(longest / SECONDS_PER_DAY)} or shorten the retentions."
             )
+
+
+#: How often a worker provisions again while its queues are missing from the emulator.
+REPROVISION_SECONDS = 5.0
+
+
+class EmulatorReprovisioner:
+    """A worker's answer to a queue that vanished from the local emulator (restarted empty,
+    it holds no queues or bucket): provision again, at most every ``REPROVISION_SECONDS``,
+    so the worker takes new work without a restart. On AWS a missing queue is an
+    operator's to restore (``terraform apply``); workers only log it."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self.settings = settings
+        self._last = -REPROVISION_SECONDS
+        self._lock = threading.Lock()
+
+    def __call__(self, queue: str) -> None:
+        with self._lock:
+            if time.monotonic() - self._last < REPROVISION_SECONDS:
+                return
+            self._last = time.monotonic()
+        logger.warning("queue %s is missing from the emulator: provisioning again", queue)
+        try:
+            provision(self.settings)
+        except Exception as exc:
+            logger.warning("provisioning failed (%s); trying again later", exc)
 
 
 def provision(settings: CommonSettings, topology: Topology | None = None,

@@ -116,6 +116,12 @@ SLOT_RECHECK_SECONDS = 0.05
 RECEIVE_RETRY_SECONDS = 1.0
 
 
+def names_missing_queue(exc: BaseException) -> bool:
+    """Whether SQS answered that the queue does not exist (deleted, or an emulator that
+    restarted empty)."""
+    return "NonExistentQueue" in str(exc) or "QueueDoesNotExist" in str(exc)
+
+
 class ReceiveFailed(Exception):
     """A receive that SQS answered with a timeout or a server error."""
 
@@ -199,6 +205,11 @@ class Channel(SqsChannel):
         """kombu's long poll, with the heartbeat's window as the receive's visibility."""
         visibility = (None if self._is_events_queue(queue_name)
                       else self.transport_options.get("graphnode_receive_visibility_seconds"))
+        if callback is not None and callback.on_error is None:
+            # kombu's client raises a 4xx answer (a queue that does not exist) in a promise
+            # that carries no error handler, so it reached the event loop: "Unrecoverable
+            # error", the worker exited. It is a failed receive like any other.
+            callback.on_error = lambda *args: self._on_receive_failed(queue_name, args[-1])
         return connection.receive_message(queue_name, queue_url, number_messages=count,
                                           visibility_timeout=visibility,
                                           wait_time_seconds=self.wait_time_seconds,
@@ -212,6 +223,9 @@ class Channel(SqsChannel):
     def _on_receive_failed(self, queue: str, exc: BaseException) -> None:
         logger.warning("receive from %s failed (%s); polling again in %.0f s",
                        queue, exc, RECEIVE_RETRY_SECONDS)
+        on_missing_queue = self.transport_options.get("graphnode_on_missing_queue")
+        if on_missing_queue is not None and names_missing_queue(exc):
+            on_missing_queue(queue)
         self.hub.call_later(RECEIVE_RETRY_SECONDS, self._schedule_queue, queue)
 
     def _put_fanout(self, exchange: str, message: dict[str, Any], routing_key: str,

@@ -36,6 +36,7 @@ def wait_for_queues(settings: CommonSettings, queues: list[str],
     import sys
 
     from graphnode.aws import aws_client
+    from graphnode.transport import names_missing_queue
 
     provisioned = False
     while True:
@@ -46,7 +47,7 @@ def wait_for_queues(settings: CommonSettings, queues: list[str],
                                          AttributeNames=["QueueArn"])
             return
         except Exception as exc:
-            missing = "NonExistentQueue" in str(exc) or "QueueDoesNotExist" in str(exc)
+            missing = names_missing_queue(exc)
             if missing and settings.uses_local_emulator and not provisioned:
                 from graphnode.topology import provision
 

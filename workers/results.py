@@ -29,7 +29,7 @@ from graphnode.lifecycle import may_end, workspace_event
 from graphnode.middleware import EnvelopeTask, result_type_for
 from graphnode.payloads import foreign_keys, graph_key
 from graphnode.stores import Job, Outcome, ResultKind
-from workers.context import result_context
+from workers.context import ResultContext, result_context
 from workers.outbox import publish_pending
 
 logger = logging.getLogger(__name__)
@@ -136,11 +136,12 @@ def kept_graph_keys(user_id: str, task_id: str) -> dict[str, str]:
     return {name: graph_key(user_id, task_id, f"{name}.json") for name in KEPT_GRAPH_OUTPUTS}
 
 
-def after_commit(job: Job) -> None:
+def after_commit(job: Job, ctx: ResultContext | None = None) -> None:
     """What follows a commit, on every delivery: graph copies that no current graph uses
     expire after a grace period (requests already sent against them still find them),
-    a finished workspace is announced, and the outbox is published."""
-    ctx = result_context()
+    a finished workspace is announced, and the outbox is published. ``ctx``: the
+    main process's own context (a thread there must not build the children's)."""
+    ctx = ctx or result_context()
     if job.taskType in GRAPH_JOBS and job.status.is_final:
         unused = [job.supersedes] if job.supersedes else []
         if ctx.store.current_graph(job.userId) != job.taskId:  # failed, or overtaken

@@ -81,7 +81,7 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
         store=cooperative_store(
             store or open_store(settings.store_url,
                                 busy_timeout=settings.store_busy_timeout_seconds)),
-        payloads=PayloadStore(settings),
+        payloads=PayloadStore(settings, timeout=settings.payload_timeout_seconds),
         # Bounded waits: a frozen Redis costs one request a 503, never a stuck worker.
         redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5,
                                    socket_connect_timeout=2,

@@ -16,6 +16,8 @@ STORE_BUSY_RETRY_AFTER = 2
 #: Retry-After of a full store: space comes back when an operator or an autoscaler of the
 #: volume acts, minutes rather than seconds.
 STORE_FULL_RETRY_AFTER = 60
+#: Retry-After when S3 (or another AWS service) did not answer in time or answered 5xx.
+AWS_UNAVAILABLE_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -38,6 +40,22 @@ def store_is_full(exc: sqlite3.OperationalError) -> bool:
     """SQLITE_FULL: the disk under the store (or its WAL) has no room for the write."""
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF == sqlite3.SQLITE_FULL
+
+
+def aws_is_unavailable(exc: Exception) -> bool:
+    """botocore's own errors (no connection, a timeout) or a 5xx, throttling or missing
+    bucket answer: AWS (S3, while the API stores an input) is away or slow, not the request
+    at fault."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, BotoCoreError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        code = exc.response.get("Error", {}).get("Code", "")
+        # Throttled, or the bucket missing (the deployment's to restore, not the client's).
+        return status >= 500 or "Throttl" in code or code in ("SlowDown", "NoSuchBucket")
+    return False
 
 
 def store_is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -88,5 +106,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:
+        if aws_is_unavailable(exc):  # raised before the job was recorded: nothing accepted
+            app.logger.warning("AWS unavailable, answering 503: %s", exc)
+            return error_response(503, "aws_unavailable",
+                                  f"S3 did not answer ({type(exc).__name__}); nothing was "
+                                  "accepted, retry shortly",
+                                  {"Retry-After": str(AWS_UNAVAILABLE_RETRY_AFTER)})
         app.logger.exception("unhandled error")
         return error_response(500, "internal_error", "internal error; nothing was accepted")

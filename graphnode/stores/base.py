@@ -203,6 +203,11 @@ class Store(ABC):
         """All results of a kind and scope, oldest first (a workspace's document graphs)."""
 
     @abstractmethod
+    def unfinished_jobs(self) -> list[Job]:
+        """Every job not yet ended (PENDING or RUNNING): few beside the ended ones, read by
+        the job deadline (``workers.deadline``)."""
+
+    @abstractmethod
     def job_counts(self) -> JobCounts:
         """Jobs by type and state, and when the oldest PENDING one was accepted: what
         ``graphnode status`` shows an operator."""

@@ -148,6 +148,11 @@ class MongoStore(Store):
         cursor = self.jobs.find({"userId": user_id, "scope": scope}, sort=[("createdAt", 1)])
         return [Job.model_validate(document) for document in cursor]
 
+    def unfinished_jobs(self) -> list[Job]:
+        cursor = self.jobs.find({"status": {"$in": [JobStatus.PENDING.value,
+                                                    JobStatus.RUNNING.value]}})
+        return [Job.model_validate(document) for document in cursor]
+
     def job_counts(self) -> JobCounts:
         # One count per type and state (indexed), not $group: a compound group key is what
         # MongoDB-compatible servers implement least consistently.

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     document TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_scope ON jobs (user_id, scope);
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (json_extract(document, '$.status'))
+    WHERE json_extract(document, '$.status') IN ('PENDING', 'RUNNING');
 CREATE TABLE IF NOT EXISTS results (
     task_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
@@ -218,6 +220,13 @@ class SQLiteStore(Store):
                 "SELECT document FROM jobs WHERE user_id = ? AND scope = ? ORDER BY rowid",
                 (user_id, scope),
             ).fetchall()
+        return [Job.model_validate_json(row[0]) for row in rows]
+
+    def unfinished_jobs(self) -> list[Job]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT document FROM jobs WHERE json_extract(document, '$.status')"
+                " IN ('PENDING', 'RUNNING')").fetchall()
         return [Job.model_validate_json(row[0]) for row in rows]
 
     def job_counts(self) -> JobCounts:

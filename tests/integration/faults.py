@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,6 +28,7 @@ from graphnode.devstack import DevStack, free_port
 from graphnode.dlq import describe, dlq_name
 from graphnode.settings import ApiSettings, CommonSettings
 from tests.integration.conftest import GENEROUS_LIMITS, EventCollector, wait_for
+from tests.support.fault_proxy import FaultProxy
 
 #: Visibility timeout of both queues on the fault stack: a message that was received and
 #: then neither deleted nor extended comes back after this long.
@@ -40,6 +42,17 @@ RETRY_BACKOFF_SECONDS = 0.5
 #: How the fault stack's workers run between tests; a test that changes one restores it.
 BASELINE_WORKERS = {"worker-req": ("req", 1, None), "worker-res": ("res", 2, None)}
 RECEIVES_BEFORE_DLQ = 5
+
+
+def new_user(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_embedding(events: EventCollector, task_id: str, timeout: float = 120) -> None:
+    """The GPU job is under way: its first ``embedding`` progress event arrived."""
+    wait_for(lambda: any(e.type == "progress" and e.data.get("taskId") == task_id
+                         and e.data.get("stage") == "embedding" for e in events.events),
+             timeout, f"embedding progress of {task_id}", interval=0.05)
 
 
 def tiny_export(tag: str) -> list[dict[str, Any]]:
@@ -84,11 +97,15 @@ class FaultStack:
 
     dev: DevStack
     worker_specs: dict[str, tuple[str, int, int | None]] = field(default_factory=dict)
+    #: Between every process and the emulator, when the stack was started with one.
+    proxy: FaultProxy | None = None
 
     @classmethod
-    def start(cls, workdir: Path, store_dir: Path | None = None) -> FaultStack:
+    def start(cls, workdir: Path, store_dir: Path | None = None,
+              env: dict[str, str] | None = None, proxy: bool = False) -> FaultStack:
         """``store_dir``: where the SQLite store lives, if not beside the logs (a small
-        file system of its own, to be filled)."""
+        file system of its own, to be filled); ``env``: settings of every process;
+        ``proxy``: every process reaches the emulator through a ``FaultProxy``."""
         dev = DevStack(workdir, ports={"aws": free_port(), "redis": free_port(),
                                        "api": free_port()}, queue_prefix="ft-")
         if store_dir is not None:
@@ -99,7 +116,11 @@ class FaultStack:
         # each event is a slow SNS publish (the 300-job burst takes 3 minutes without them).
         dev.env["GRAPHNODE_EVENTS_ENABLED"] = "false"
         dev.env.update(GENEROUS_LIMITS)
+        dev.env.update(env or {})
         faults = cls(dev)
+        if proxy:
+            faults.proxy = FaultProxy(dev.env["GRAPHNODE_AWS_ENDPOINT_URL"]).start()
+            dev.env["GRAPHNODE_AWS_ENDPOINT_URL"] = faults.proxy.url
         try:
             dev.start_backing_services()
             for queue in (faults.request_queue, faults.result_queue):
@@ -107,9 +128,15 @@ class FaultStack:
             dev.start_api()
             faults.restore_baseline()
         except BaseException:
-            dev.stop()
+            faults.stop_all()
             raise
         return faults
+
+    def stop_all(self) -> None:
+        """The whole stack, and the proxy in front of its emulator."""
+        self.dev.stop()
+        if self.proxy is not None:
+            self.proxy.stop()
 
     # --- settings and clients -------------------------------------------------------------
 

@@ -32,9 +32,11 @@ from tests.integration.faults import (
     FaultStack,
     count_events,
     count_logged,
+    new_user,
     report,
     settle,
     tiny_export,
+    wait_embedding,
 )
 
 pytestmark = pytest.mark.integration
@@ -49,7 +51,7 @@ def faults(tmp_path_factory):
     try:
         yield stack
     finally:
-        stack.dev.stop()
+        stack.stop_all()
 
 
 @pytest.fixture(autouse=True)
@@ -58,17 +60,6 @@ def healthy_stack(faults):
     -c 2) with empty DLQs, whatever the test before it killed."""
     faults.restore_baseline()
     faults.empty_dlqs()
-
-
-def new_user(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def wait_embedding(events, task_id: str, timeout: float = 120) -> None:
-    """The GPU job is under way: its first ``embedding`` progress event arrived."""
-    wait_for(lambda: any(e.type == "progress" and e.data.get("taskId") == task_id
-                         and e.data.get("stage") == "embedding" for e in events.events),
-             timeout, f"embedding progress of {task_id}", interval=0.05)
 
 
 def assert_one_effect(faults: FaultStack, events, user: str, task_id: str,
@@ -665,7 +656,7 @@ def test_a_late_heartbeat_after_the_run_ended_sends_its_result_again(faults, rec
 def test_a_late_heartbeat_mid_run_lets_a_second_run_happen_harmlessly(faults, record_property):
     """Frozen while a long job computes: the other worker runs it too, before the first
     run ends (a second run that cannot be ruled out). Both results arrive, one is applied,
-    and the job says it was received twice (attempts 2). The first run's pool process is
+    and the job says it was received more than once (attempts). The first run's pool process is
     held until the second run starts, as a job longer than the window would be: otherwise
     a fast machine ends the first run, and the other worker sends its result instead."""
     user, events, task_id, frozen, other, frozen_at = freeze_gpu_worker_mid_job(
@@ -687,4 +678,6 @@ def test_a_late_heartbeat_mid_run_lets_a_second_run_happen_harmlessly(faults, re
            gpu_runs=faults.gpu_runs(task_id), attempts=job["attempts"], lost=0,
            duplicate_effects=0, freeze_to_second_run_seconds=round(second_run, 1))
     assert faults.gpu_runs(task_id) == 2
-    assert job["attempts"] == 2, "the job does not say it was run twice"
+    # At least 2: the frozen worker's open long poll may take (and hide for one window) a
+    # receive of its own that nobody reads, and the second run is then receive 3.
+    assert job["attempts"] >= 2, "the job does not say it was run more than once"

@@ -63,7 +63,7 @@ def faults(tmp_path_factory, small_disk) -> Iterator[FaultStack]:
     try:
         yield stack
     finally:
-        stack.dev.stop()
+        stack.stop_all()
 
 
 @contextmanager

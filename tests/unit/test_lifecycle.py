@@ -27,6 +27,8 @@ COMPLETED, FAILED, PENDING, RUNNING = (JobStatus.COMPLETED, JobStatus.FAILED,
     (FAILED, FailureKind.GAVE_UP, COMPLETED, False),
     (FAILED, FailureKind.RESULT_NOT_STORED, COMPLETED, True),  # the redrive revives it
     (FAILED, FailureKind.RESULT_NOT_STORED, FAILED, False),
+    (FAILED, FailureKind.LOST, COMPLETED, True),  # its result came after the deadline
+    (FAILED, FailureKind.LOST, FAILED, False),
 ])
 def test_a_job_ends_once_unless_only_its_storing_failed(status, failure, new, allowed):
     assert may_end(status, failure, new) is allowed

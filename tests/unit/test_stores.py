@@ -284,3 +284,13 @@ def test_one_process_never_gives_two_moments_the_same_millisecond():
     moments = [utcnow() for _ in range(50)]
     assert all(m.microsecond % 1000 == 0 for m in moments)
     assert all(a < b for a, b in itertools.pairwise(moments))
+
+
+def test_unfinished_jobs_are_the_pending_and_running_ones(store):
+    for task_id in ("pending", "running", "done", "failed"):
+        store.create_job(new_job(task_id))
+    store.record_progress("running", "embedding", 0.3)
+    complete(store, "done")
+    store.commit(Outcome(taskId="failed", status=JobStatus.FAILED, error="no"))
+    unfinished = {job.taskId: job.status for job in store.unfinished_jobs()}
+    assert unfinished == {"pending": JobStatus.PENDING, "running": JobStatus.RUNNING}

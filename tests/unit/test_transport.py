@@ -38,19 +38,19 @@ def test_temporary_credentials_are_never_shared():
     assert channel._new_boto_client(*arguments) is channel._new_boto_client(*arguments)
 
 
-def test_a_failed_receive_is_logged_and_the_queue_polled_again(caplog):
-    """kombu's own chain raised AttributeError on a refused receive and never polled again."""
+def polls_of(channel, queue: str = "graph-res") -> list[float]:
+    """When the channel polled ``queue``, run on an event loop of its own until it polled
+    twice or three retry intervals passed."""
     from kombu.asynchronous import Hub, set_event_loop
 
     from graphnode import transport
 
     hub = Hub()
     set_event_loop(hub)
+    polls: list[float] = []
     try:
-        channel = _channel("http://127.0.0.1:1")  # nothing listens there: curl answers 599
         channel.hub = hub
-        channel._active_queues.append("graph-res")
-        polls = []
+        channel._active_queues.append(queue)
         original = channel._get_bulk_async
 
         def counted(queue, callback=None):
@@ -58,7 +58,7 @@ def test_a_failed_receive_is_logged_and_the_queue_polled_again(caplog):
             return original(queue, callback=callback)
 
         channel._get_bulk_async = counted
-        channel._schedule_queue("graph-res")
+        channel._schedule_queue(queue)
         deadline = time.monotonic() + transport.RECEIVE_RETRY_SECONDS * 3
         loop = hub.create_loop()
         while len(polls) < 2 and time.monotonic() < deadline:
@@ -66,9 +66,52 @@ def test_a_failed_receive_is_logged_and_the_queue_polled_again(caplog):
     finally:
         hub.close()
         set_event_loop(None)
+    return polls
+
+
+def test_a_failed_receive_is_logged_and_the_queue_polled_again(caplog):
+    """kombu's own chain raised AttributeError on a refused receive and never polled again."""
+    from graphnode import transport
+
+    polls = polls_of(_channel("http://127.0.0.1:1"))  # nothing listens: curl answers 599
     assert len(polls) >= 2, "the queue was not polled again after a failed receive"
     assert polls[1] - polls[0] >= transport.RECEIVE_RETRY_SECONDS * 0.9
     assert "receive from" in caplog.text and "polling again" in caplog.text
+
+
+def test_a_queue_that_does_not_exist_is_polled_again_and_reported(caplog):
+    """kombu raised SQS's 400 QueueDoesNotExist on the event loop: the worker exited
+    ("Unrecoverable error") when the emulator restarted empty."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NoSuchQueue(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = (b'{"__type": "com.amazonaws.sqs#QueueDoesNotExist",'
+                    b' "message": "The specified queue does not exist."}')
+            self.send_response(400)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NoSuchQueue)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        channel = _channel(f"http://127.0.0.1:{server.server_address[1]}")
+        missing: list[str] = []
+        channel.transport_options["graphnode_on_missing_queue"] = missing.append
+        polls = polls_of(channel)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(polls) >= 2, "the queue was not polled again"
+    assert missing and set(missing) == {"graph-res"}
+    assert "QueueDoesNotExist" in caplog.text
 
 
 def test_a_receive_hides_task_messages_for_one_heartbeat_window_only():

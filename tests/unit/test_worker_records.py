@@ -95,5 +95,5 @@ def test_record_calls_give_up_quickly_on_a_bucket_that_does_not_answer(monkeypat
         record.stop()
         with pytest.raises(Exception, match="timeout"):
             beacon.read_records(settings)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 1.8  # two calls, each tried once: 0.5 s each
     assert "not deleted" in caplog.text

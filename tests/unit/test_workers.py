@@ -335,3 +335,34 @@ def test_a_result_that_lies_is_dropped_and_counted(ctx, caplog, lie):
     assert ctx.events.published == published and ctx.payloads.objects == objects
     assert refusals(task_type, reason) == before + 1
     assert f"dropped ({reason})" in caplog.text
+
+
+def test_jobs_past_their_deadline_end_failed_lost_and_a_late_result_completes_them(ctx):
+    from datetime import timedelta
+
+    from graphnode.contract import FailureKind
+    from graphnode.stores.base import utcnow
+    from workers.deadline import end_lost_jobs
+    from workers.graph_generation import on_result
+
+    old = utcnow() - timedelta(seconds=120)
+    for task_id in ("lost-pending", "lost-running", "recent"):
+        ctx.store.create_job(Job(taskId=task_id, userId="alice", createdAt=old, updatedAt=old,
+                                 taskType=TaskType.GRAPH_GENERATION_REQUEST))
+    ctx.store.record_progress("recent", "embedding", 0.5)  # changed just now
+    running = ctx.store.get_job("lost-running").model_copy(update={"status": JobStatus.RUNNING})
+    with ctx.store._connect(write=True) as db:  # a progress report of two minutes ago
+        ctx.store._write_job(db, running)
+    assert end_lost_jobs(ctx, deadline=60) == 2
+    assert end_lost_jobs(ctx, deadline=60) == 0  # once
+    for task_id in ("lost-pending", "lost-running"):
+        job = ctx.store.get_job(task_id)
+        assert (job.status, job.failure) == (JobStatus.FAILED, FailureKind.LOST)
+        assert "submit it again" in job.error
+    assert ctx.store.get_job("recent").status == JobStatus.RUNNING
+    assert sorted((e[1], e[2]["taskId"]) for e in ctx.events.published) == [
+        ("failed", "lost-pending"), ("failed", "lost-running")]
+    deliver(on_result, TaskType.GRAPH_GENERATION_RESULT, "lost-pending", GraphGenerationResult(
+        userId="alice", status=JobStatus.COMPLETED, outputKeys=graph_outputs(ctx, "lost-pending")))
+    assert ctx.store.get_job("lost-pending").status == JobStatus.COMPLETED
+    assert ctx.store.current_graph("alice") == "lost-pending"
