@@ -99,7 +99,8 @@ def main() -> None:
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.top)
     print(f"\ncold build under cProfile, top {args.top} functions by own time:")
-    print(out.getvalue().split("\n", 6)[-1] if out.getvalue() else "")
+    text = out.getvalue()
+    print(text[text.find("   ncalls"):])
 
 
 if __name__ == "__main__":

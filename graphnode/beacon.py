@@ -32,13 +32,6 @@ BEACON_SECONDS = 15.0
 RECORD_CALL_SECONDS = 3.0
 
 
-def worker_role(settings: CommonSettings, queues: list[str]) -> str:
-    """The Procfile name of the role that consumes ``queues``."""
-    roles = [role for queue, role in ((settings.request_queue, "worker-req"),
-                                      (settings.result_queue, "worker-res")) if queue in queues]
-    return "+".join(roles) or "worker"
-
-
 def processed_counts() -> dict[str, int]:
     """Tasks this worker has received since it started, by name (Celery's ``stats`` total)."""
     from celery.worker import state as worker_state

@@ -21,12 +21,8 @@ from pydantic import ValidationError
 
 from graphnode.contract import TaskType
 from graphnode.lifecycle import visibility_window_seconds
-from graphnode.settings import (
-    CommonSettings,
-    GpuWorkerSettings,
-    ResultWorkerSettings,
-    describe_invalid,
-)
+from graphnode.roles import TASK_MODULES, queue_for, role_settings
+from graphnode.settings import CommonSettings, describe_invalid
 from graphnode.topology import EmulatorReprovisioner
 
 #: Long polling: SQS holds a ReceiveMessage open up to 20 s (its maximum) until a message
@@ -36,45 +32,10 @@ SQS_LONG_POLL_SECONDS = 20
 #: A task past its soft time limit has this long to end before its process is killed.
 HARD_TIME_LIMIT_GRACE_SECONDS = 60
 
-REQUEST_TASK_MODULES = [
-    "tasks.graph_generation",
-    "tasks.graph_summary",
-    "tasks.add_node",
-    "tasks.microscope",
-]
-RESULT_TASK_MODULES = [
-    "workers.graph_generation",
-    "workers.graph_summary",
-    "workers.add_node",
-    "workers.microscope",
-    # No tasks: the result worker's main-process threads, started at worker_ready.
-    "workers.outbox",
-    "workers.deadline",
-]
-TASK_MODULES = REQUEST_TASK_MODULES + RESULT_TASK_MODULES
-
-
-def role_task_modules(settings: CommonSettings, queues: Collection[str] | None) -> list[str]:
-    """The task modules a worker consuming ``queues`` (None: all) loads: the result worker
-    never imports tasks/ (nor numpy beneath it), the GPU worker never workers/."""
-    if not queues:
-        return TASK_MODULES
-    modules = []
-    if settings.request_queue in queues:
-        modules += REQUEST_TASK_MODULES
-    if settings.result_queue in queues:
-        modules += RESULT_TASK_MODULES
-    return modules or TASK_MODULES
-
-
 #: kombu's SQS transport with Celery events over SNS (graphnode.transport).
 TRANSPORT_ALIAS = "graphnode-sqs"
 # Registered on import, so that every broker URL that ``celery_config`` builds resolves.
 TRANSPORT_ALIASES.setdefault(TRANSPORT_ALIAS, "graphnode.transport:Transport")
-
-
-def queue_for(task_type: TaskType, settings: CommonSettings) -> str:
-    return settings.request_queue if task_type.is_request else settings.result_queue
 
 
 def celery_config(settings: CommonSettings) -> dict[str, Any]:
@@ -155,12 +116,7 @@ def check_worker_settings(settings: CommonSettings, queues: Collection[str] | No
     Settings are otherwise built on a task's first use, so a bad value failed each job late,
     once per receive; building them here makes the worker refuse to start instead.
     """
-    roles: list[type[CommonSettings]] = []
-    if queues is None or settings.request_queue in queues:
-        roles.append(GpuWorkerSettings)
-    if queues is None or settings.result_queue in queues:
-        roles.append(ResultWorkerSettings)
-    for role in roles:
+    for role in role_settings(settings, queues):
         try:
             role()
         except ValidationError as exc:
@@ -188,7 +144,9 @@ class GraphNodeCelery(Celery):
 
     @cached_property
     def Worker(self) -> Any:  # Celery's name
-        return self.subclass_with_self("graphnode.worker_ops:RoleWorker")
+        from graphnode.worker_ops import RoleWorker
+
+        return self.subclass_with_self(RoleWorker)
 
 
 def create_celery_app(settings: CommonSettings | None = None, *, worker: bool = True) -> Celery:

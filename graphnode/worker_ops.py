@@ -17,8 +17,8 @@ from celery import Celery, signals
 from celery.apps.worker import Worker
 
 from graphnode import logs, metrics
-from graphnode.beacon import WorkerBeacon, worker_role
-from graphnode.celery_app import role_task_modules
+from graphnode.beacon import WorkerBeacon
+from graphnode.roles import role_task_modules, worker_role
 from graphnode.settings import CommonSettings
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from graphnode.lifecycle import lost_outcome_error, past_deadline
 from graphnode.periodic import Periodic
 from graphnode.settings import ResultWorkerSettings
 from graphnode.stores import Outcome
-from graphnode.stores.base import utcnow
+from graphnode.stores.base import as_utc, utcnow
 from graphnode.topology import load_topology
 from workers.context import ResultContext, build_result_context
 from workers.results import after_commit
@@ -48,7 +48,7 @@ def end_lost_jobs(ctx: ResultContext, deadline: float) -> int:
     now = utcnow()
     ended = 0
     for job in ctx.store.unfinished_jobs():
-        if not past_deadline(job.updatedAt, now, deadline):
+        if not past_deadline(as_utc(job.updatedAt), now, deadline):
             continue
         committed = ctx.store.commit(Outcome(
             taskId=job.taskId, status=JobStatus.FAILED, failure=FailureKind.LOST,

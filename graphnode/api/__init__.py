@@ -6,12 +6,12 @@ and never imports ``tasks/``, so the API process never loads torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import redis
-from flask import Flask, current_app
+from flask import Flask
 
+from graphnode.api.services import Services, services
 from graphnode.payloads import PayloadStore
 from graphnode.settings import ApiSettings, refuse_public_jwt_secret
 from graphnode.stores import Store, open_store
@@ -19,22 +19,7 @@ from graphnode.stores import Store, open_store
 if TYPE_CHECKING:
     from celery import Celery
 
-    from graphnode.api.limits import Limiter
-
-
-@dataclass
-class Services:
-    """What the views use, built once per process; tests pass their own."""
-
-    settings: ApiSettings
-    store: Store
-    payloads: PayloadStore
-    redis: Any
-    limiter: Limiter
-
-
-def services() -> Services:
-    return current_app.extensions["graphnode"]
+__all__ = ["Services", "create_app", "services"]
 
 
 def celery_init_app(app: Flask, settings: ApiSettings) -> Celery:

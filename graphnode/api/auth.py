@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import request
 
-from graphnode.api import services
 from graphnode.api.errors import ApiError
+from graphnode.api.services import services
 from graphnode.auth import AuthError, verify_token
 
 

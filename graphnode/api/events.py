@@ -6,11 +6,11 @@ import re
 
 from flask import Blueprint, Response, request, stream_with_context
 
-from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import EventsQuery
+from graphnode.api.services import services
 from graphnode.events import open_event_stream
 
 EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")

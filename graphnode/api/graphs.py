@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.body import check_export, parse_json, read_export
 from graphnode.api.errors import ApiError
@@ -23,6 +22,7 @@ from graphnode.api.schemas import (
     Graph,
     Summary,
 )
+from graphnode.api.services import services
 from graphnode.api.uploads import uploaded_export
 from graphnode.contract import GraphGenerationRequest, JobStatus, TaskType
 from graphnode.stores import Job, ResultKind

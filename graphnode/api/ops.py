@@ -36,7 +36,7 @@ READY_TIMEOUT_SECONDS = 2.0
                       {200: ("Ready", Readiness), 503: ("A part is unavailable", Readiness)},
                       secured=False, tags=("meta",)))
 def readyz() -> tuple[dict[str, Any], int]:
-    from graphnode.api import services
+    from graphnode.api.services import services
 
     svc = services()
     checks = {"store": lambda: svc.store.get_job("readyz-probe"),
@@ -76,7 +76,7 @@ def _aws(service: str) -> Any:
 
     clients = current_app.extensions.setdefault("graphnode_ops_clients", {})
     if service not in clients:
-        from graphnode.api import services
+        from graphnode.api.services import services
 
         clients[service] = aws_client(service, services().settings,
                                       timeout=READY_TIMEOUT_SECONDS)
@@ -84,7 +84,7 @@ def _aws(service: str) -> Any:
 
 
 def register(app: Flask, cors_origins: list[str]) -> None:
-    from graphnode.api import services
+    from graphnode.api.services import services
 
     with app.app_context():
         app.extensions["graphnode_queue_collector"] = metrics.QueueCollector(services().settings)

@@ -19,12 +19,12 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 
-from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.body import parse_json, read_export
 from graphnode.api.errors import ApiError
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import GenerateFromUpload, UploadRequest, UploadTicket
+from graphnode.api.services import services
 from graphnode.payloads import upload_key
 
 #: How long a presigned PUT stays valid.

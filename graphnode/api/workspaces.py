@@ -10,13 +10,13 @@ from typing import Any
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from graphnode.api import services
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.api.jobs import accept_job, job_view
 from graphnode.api.limits import TOO_MANY
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import DocumentAccepted, DocumentUpload, Workspace
+from graphnode.api.services import services
 from graphnode.contract import DOCUMENT_EXTENSIONS, TASK_ID_PATTERN, TaskType
 from graphnode.stores import ResultKind
 from graphnode.workspace import merge_document_graphs

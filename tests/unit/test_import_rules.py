@@ -74,3 +74,63 @@ def test_the_top_level_tasks_and_workers_are_ours_alone():
     for name in ("graphnode", "tasks", "workers"):
         assert set(owners.get(name, [])) == {"graphnode"}, (name, owners.get(name))
         assert Path(importlib.import_module(name).__file__).resolve().parents[1] == home, name
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module of graphnode/, workers/ and tasks/ and the modules of those packages it
+    imports anywhere in its body (a function's lazy import too; ``if TYPE_CHECKING`` not)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    paths = {}
+    for package in ("graphnode", "workers", "tasks"):
+        for path in (root / package).rglob("*.py"):
+            parts = path.relative_to(root).with_suffix("").parts
+            paths[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    class Imports(ast.NodeVisitor):
+        def __init__(self) -> None:
+            self.found: set[str] = set()
+
+        def visit_If(self, node: ast.If) -> None:
+            if "TYPE_CHECKING" not in ast.unparse(node.test):
+                self.generic_visit(node)
+
+        def visit_Import(self, node: ast.Import) -> None:
+            self.found.update(alias.name for alias in node.names)
+
+        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+            if node.module and not node.level:
+                # ``from graphnode import logs`` imports the module graphnode.logs.
+                modules = [f"{node.module}.{a.name}" for a in node.names
+                           if f"{node.module}.{a.name}" in paths]
+                self.found.update(modules if len(modules) == len(node.names)
+                                  else [node.module, *modules])
+
+    graph = {}
+    for name, path in paths.items():
+        visitor = Imports()
+        visitor.visit(ast.parse(path.read_text()))
+        graph[name] = {module for module in visitor.found if module in paths} - {name}
+    return graph
+
+
+def test_no_module_depends_on_itself_through_others():
+    """No circle, lazy imports included: a circle is two modules that belong together, or a
+    piece both need that belongs in a module of its own (api/services.py, roles.py)."""
+    graph = import_graph()
+    circles = set()
+
+    def walk(module: str, path: list[str]) -> None:
+        for imported in graph[module]:
+            if imported in path:
+                circles.add(" -> ".join([*path[path.index(imported):], imported]))
+            elif imported not in seen:
+                seen.add(imported)
+                walk(imported, [*path, imported])
+
+    for start in graph:
+        seen = {start}
+        walk(start, [start])
+    assert not circles, "\n".join(sorted(circles))
