@@ -1,10 +1,10 @@
 """Generate the bundled sample ChatGPT export, deterministically.
 
-    python -m graphnode.samples.build_chatgpt_sample
+    python -m tests.support.samples.build_chatgpt_sample
 
 writes ``chatgpt_export.json`` (the export) and ``chatgpt_export_labels.json`` (conversation
-id -> topic) next to this file. The same code always writes the same bytes: every choice
-comes from one ``random.Random(7)``, and ids are drawn from it too.
+id -> topic) in ``graphnode/samples/``, which ships them. The same code always writes the
+same bytes: every choice comes from one ``random.Random(7)``, and ids are drawn from it too.
 
 Six topics, eleven conversations each. A conversation is one *thread* of its topic (a
 specific title, opening question and answer), continued by follow-up exchanges drawn from the
@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 SEED = 7
-HERE = Path(__file__).resolve().parent
+#: Where the bundled samples live: the package ships the data, not this generator.
+HERE = Path(__file__).resolve().parents[3] / "graphnode" / "samples"
 EXPORT_PATH = HERE / "chatgpt_export.json"
 LABELS_PATH = HERE / "chatgpt_export_labels.json"
 

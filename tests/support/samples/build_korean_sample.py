@@ -1,11 +1,11 @@
 # ruff: noqa: E501  (sentence banks: one Korean sentence a line reads better than wrapped)
 """Generate the bundled Korean sample ChatGPT export, deterministically.
 
-    python -m graphnode.samples.build_korean_sample
+    python -m tests.support.samples.build_korean_sample
 
 writes ``korean_export.json`` (the export) and ``korean_export_labels.json`` (conversation id
--> topic) next to this file; every choice comes from one ``random.Random(11)``, ids included,
-so the same code always writes the same bytes.
+-> topic) in ``graphnode/samples/``, which ships them; every choice comes from one
+``random.Random(11)``, ids included, so the same code always writes the same bytes.
 
 Eight planted topics, ten conversations each, written as Korean speakers write to a chat
 assistant: real spacing and particles (서울에서, 보증금은), verb endings of both registers
@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 SEED = 11
-HERE = Path(__file__).resolve().parent
+#: Where the bundled samples live: the package ships the data, not this generator.
+HERE = Path(__file__).resolve().parents[3] / "graphnode" / "samples"
 EXPORT_PATH = HERE / "korean_export.json"
 LABELS_PATH = HERE / "korean_export_labels.json"
 CONVERSATIONS_PER_TOPIC = 10
@@ -406,10 +407,15 @@ def build(seed: int = SEED) -> tuple[list[dict[str, Any]], dict[str, str]]:
     return conversations, dict(sorted(labels.items()))
 
 
+def dumps_export(conversations: list[dict[str, Any]]) -> str:
+    """Compact JSON, one conversation per line (small, and diffs stay readable)."""
+    lines = [json.dumps(c, ensure_ascii=False, separators=(",", ":")) for c in conversations]
+    return "[\n" + ",\n".join(lines) + "\n]\n"
+
+
 def main() -> None:
     conversations, labels = build()
-    lines = [json.dumps(c, ensure_ascii=False, separators=(",", ":")) for c in conversations]
-    EXPORT_PATH.write_text("[\n" + ",\n".join(lines) + "\n]\n", encoding="utf-8")
+    EXPORT_PATH.write_text(dumps_export(conversations), encoding="utf-8")
     LABELS_PATH.write_text(json.dumps(labels, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {EXPORT_PATH} ({len(conversations)} conversations)")
     print(f"wrote {LABELS_PATH}")

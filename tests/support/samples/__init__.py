@@ -1,0 +1,1 @@
+"""The generators of the sample exports bundled in graphnode/samples/ (not shipped)."""
