@@ -37,15 +37,48 @@ def visibility_window_seconds(heartbeat_seconds: float) -> int:
 #: Failures that a redriven (or late) result message can still turn into COMPLETED.
 REVIVABLE = frozenset({FailureKind.RESULT_NOT_STORED, FailureKind.LOST})
 
+PENDING, RUNNING = JobStatus.PENDING, JobStatus.RUNNING
+COMPLETED, FAILED = JobStatus.COMPLETED, JobStatus.FAILED
+
+#: Every change a job's state may take: (from, to, what causes it). The store adapters
+#: apply it through ``may_progress`` and ``may_end``; the README prints it; the stores'
+#: contract test checks each adapter against it. Anything not listed never happens.
+TRANSITIONS: tuple[tuple[JobStatus, JobStatus, str], ...] = (
+    (PENDING, RUNNING, "the first progress report of a receive"),
+    (RUNNING, RUNNING, "a progress report further along, or of a later receive (which "
+                       "restarts the progress)"),
+    (PENDING, COMPLETED, "the result worker commits a completed result"),
+    (RUNNING, COMPLETED, "the result worker commits a completed result"),
+    (PENDING, FAILED, "a failed result; the request could not be sent (not_enqueued); "
+                      "nothing ended it by its deadline (lost)"),
+    (RUNNING, FAILED, "a failed result, given up on the last receive (gave_up), or by the "
+                      "deadline (lost)"),
+    (FAILED, COMPLETED, "only a failure in REVIVABLE (result_not_stored, lost): the job's "
+                        "result delivered again, or late, and stored"),
+)
+
+
+def may_progress(status: JobStatus, attempts: int, progress: float, attempt: int,
+                 new_progress: float) -> bool:
+    """Whether a progress report (of receive ``attempt``, at ``new_progress``) moves a job
+    that is at ``progress`` of receive ``attempts``: never once it ended, never from an
+    older receive, and within one receive only forward."""
+    if status.is_final or attempt < attempts:
+        return False
+    return attempt > attempts or new_progress > progress
+
+
+#: The (from, to) pairs of ``TRANSITIONS``.
+ALLOWED = frozenset((before, after) for before, after, _ in TRANSITIONS)
+
 
 def may_end(status: JobStatus, failure: FailureKind | None, new_status: JobStatus) -> bool:
     """Whether a job in ``status`` (and ``failure``) may take the final ``new_status``."""
     if not new_status.is_final:
         raise ValueError(f"{new_status} is not a final status")
-    if not status.is_final:
-        return True
-    return (status == JobStatus.FAILED and failure in REVIVABLE
-            and new_status == JobStatus.COMPLETED)
+    if (status, new_status) not in ALLOWED:
+        return False
+    return status != FAILED or failure in REVIVABLE
 
 
 def retry_delay(receive_count: int, base_seconds: float, max_seconds: float) -> int:

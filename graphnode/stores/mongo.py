@@ -64,6 +64,7 @@ class MongoStore(Store):
         return Job.model_validate(document) if document else None
 
     def record_progress(self, task_id: str, stage: str, progress: float, attempt: int = 1) -> bool:
+        # lifecycle.may_progress as one conditional update (atomic without a transaction).
         result = self.jobs.update_one(
             {"_id": task_id, "status": {"$nin": FINAL}, "$or": [
                 {"attempts": {"$lt": attempt}},

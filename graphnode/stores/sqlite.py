@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from graphnode.contract import JobStatus
-from graphnode.lifecycle import OutboxEvent
+from graphnode.lifecycle import OutboxEvent, may_progress
 from graphnode.stores.base import (
     Committed,
     Job,
@@ -138,8 +138,8 @@ class SQLiteStore(Store):
     def record_progress(self, task_id: str, stage: str, progress: float, attempt: int = 1) -> bool:
         with self._connect(write=True) as db:
             job = self._read_job(db, task_id)
-            if job is None or job.status.is_final or attempt < job.attempts or (
-                    attempt == job.attempts and progress <= job.progress):
+            if job is None or not may_progress(job.status, job.attempts, job.progress,
+                                               attempt, progress):
                 return False
             self._write_job(db, job.model_copy(update={
                 "status": JobStatus.RUNNING, "stage": stage, "progress": progress,

@@ -128,3 +128,15 @@ def test_progress_is_throttled_and_only_forward():
     for fraction in (0.1, 0.2, 0.05, 1.0):
         reporter.report("stage", fraction)
     assert [(p["progress"], p["attempt"]) for p in sent] == [(0.1, 3), (1.0, 3)]
+
+
+def test_the_readme_prints_every_transition_and_no_other():
+    from pathlib import Path
+
+    from graphnode.lifecycle import TRANSITIONS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {line for line in readme.splitlines()
+            if line.startswith(("| `PENDING` | `", "| `RUNNING` | `", "| `COMPLETED` | `",
+                                "| `FAILED` | `"))}
+    assert rows == {f"| `{a.value}` | `{b.value}` | {why} |" for a, b, why in TRANSITIONS}

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from graphnode.contract import JobStatus, TaskType
+from graphnode.contract import FailureKind, JobStatus, TaskType
 from graphnode.stores import Job, JobExistsError, Outcome, ResultKind, Store
 
 
@@ -294,3 +294,57 @@ def test_unfinished_jobs_are_the_pending_and_running_ones(store):
     store.commit(Outcome(taskId="failed", status=JobStatus.FAILED, error="no"))
     unfinished = {job.taskId: job.status for job in store.unfinished_jobs()}
     assert unfinished == {"pending": JobStatus.PENDING, "running": JobStatus.RUNNING}
+
+
+def job_in(store, task_id, status, failure=None):
+    """A job brought to ``status`` through the store's own calls."""
+    store.create_job(new_job(task_id))
+    if status == JobStatus.RUNNING:
+        store.record_progress(task_id, "embedding", 0.5)
+    elif status == JobStatus.COMPLETED:
+        complete(store, task_id)
+    elif status == JobStatus.FAILED:
+        store.commit(Outcome(taskId=task_id, status=status, failure=failure, error="x"))
+
+
+STARTS = [(JobStatus.PENDING, None), (JobStatus.RUNNING, None), (JobStatus.COMPLETED, None),
+          *[(JobStatus.FAILED, kind) for kind in FailureKind]]
+
+
+@pytest.mark.parametrize(("status", "failure"), STARTS,
+                         ids=[f"{s.value}-{f.value if f else ''}" for s, f in STARTS])
+def test_every_adapter_moves_a_job_exactly_as_the_transitions_table_says(store, status, failure):
+    """From each state, each change tried: the adapter makes it if and only if
+    ``lifecycle.TRANSITIONS`` lists it (``may_end`` adds the revivable failures' rule)."""
+    from graphnode.lifecycle import ALLOWED, may_end
+
+    for n, target in enumerate((JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED)):
+        task_id = f"t{n}"
+        job_in(store, task_id, status, failure)
+        before = store.get_job(task_id)
+        if target == JobStatus.RUNNING:
+            changed = store.record_progress(task_id, "edges", 0.9)
+            expected = (status, target) in ALLOWED
+        else:
+            outcome = Outcome(taskId=task_id, status=target, error="y",
+                              failure=FailureKind.INPUT if target == JobStatus.FAILED else None)
+            changed = store.commit(outcome).changed
+            expected = may_end(before.status, before.failure, target)
+        assert changed is expected, (status, failure, target)
+        assert store.get_job(task_id).status == (target if expected else before.status)
+
+
+@pytest.mark.parametrize(("attempts", "progress", "attempt", "new_progress"), [
+    (1, 0.5, 1, 0.6), (1, 0.5, 1, 0.5), (1, 0.5, 1, 0.2), (1, 0.5, 2, 0.01), (2, 0.3, 1, 0.9),
+])
+def test_every_adapter_applies_the_progress_rule_of_the_lifecycle(
+        store, attempts, progress, attempt, new_progress):
+    from graphnode.lifecycle import may_progress
+
+    store.create_job(new_job())
+    assert store.record_progress("t1", "stage", progress, attempt=attempts)
+    expected = may_progress(JobStatus.RUNNING, attempts, progress, attempt, new_progress)
+    assert store.record_progress("t1", "later", new_progress, attempt=attempt) is expected
+    job = store.get_job("t1")
+    assert (job.attempts, job.progress) == ((attempt, new_progress) if expected
+                                            else (attempts, progress))
