@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from graphnode.events import EventPublisher
 from graphnode.payloads import PayloadStore
@@ -30,3 +31,11 @@ def build_result_context() -> ResultContext:
 @lru_cache(maxsize=1)
 def result_context() -> ResultContext:
     return build_result_context()
+
+
+def consumes_results(sender: Any, settings: ResultWorkerSettings) -> bool:
+    """Whether the worker that just became ready (``worker_ready``'s sender) consumes
+    graph-res: the role that owns the store and Redis, where the main-process threads
+    (outbox relay, job deadline) run."""
+    consumed = set(sender.app.amqp.queues.consume_from or {}) if sender is not None else set()
+    return settings.result_queue in consumed

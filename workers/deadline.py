@@ -27,7 +27,7 @@ from graphnode.settings import ResultWorkerSettings
 from graphnode.stores import Outcome
 from graphnode.stores.base import as_utc, utcnow
 from graphnode.topology import load_topology
-from workers.context import ResultContext, build_result_context
+from workers.context import ResultContext, build_result_context, consumes_results
 from workers.results import after_commit
 
 logger = logging.getLogger(__name__)
@@ -75,8 +75,7 @@ def check_once(ctx: ResultContext, deadline: float) -> None:
 def _start_deadline(sender: Any = None, **_: Any) -> None:
     """Only the result worker ends jobs: it is the role that owns the store."""
     settings = ResultWorkerSettings()
-    consumed = set(sender.app.amqp.queues.consume_from or {}) if sender is not None else set()
-    if settings.result_queue in consumed:
+    if consumes_results(sender, settings):
         deadline = deadline_seconds(settings)
         ctx = build_result_context()  # the main process's own (see workers.outbox)
         interval = min(MAX_CHECK_SECONDS, deadline / 4)

@@ -15,7 +15,7 @@ from celery import signals
 
 from graphnode.periodic import Periodic
 from graphnode.settings import ResultWorkerSettings
-from workers.context import ResultContext, build_result_context
+from workers.context import ResultContext, build_result_context, consumes_results
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ def relay_once(ctx: ResultContext) -> None:
 def _start_relay(sender: Any = None, **_: Any) -> None:
     """Only the result worker relays: it is the role that owns the store and Redis."""
     settings = ResultWorkerSettings()
-    consumed = set(sender.app.amqp.queues.consume_from or {}) if sender is not None else set()
-    if settings.result_queue in consumed:
+    if consumes_results(sender, settings):
         # A context of its own: the cached one of the pool's children must not be shared
         # across a fork.
         ctx = build_result_context()

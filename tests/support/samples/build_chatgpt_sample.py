@@ -1906,13 +1906,18 @@ def dumps_export(conversations: list[dict[str, Any]]) -> str:
     return "[\n" + ",\n".join(lines) + "\n]\n"
 
 
+def write(conversations: list[dict[str, Any]], labels: dict[str, str],
+          export_path: Path = EXPORT_PATH, labels_path: Path = LABELS_PATH) -> None:
+    """Write a sample's export and labels (the Korean generator's too)."""
+    export_path.write_text(dumps_export(conversations), encoding="utf-8")
+    labels_path.write_text(json.dumps(labels, indent=1) + "\n", encoding="utf-8")
+    size = export_path.stat().st_size
+    print(f"wrote {export_path} ({len(conversations)} conversations, {size / 1024:.0f} KiB)")
+    print(f"wrote {labels_path}")
+
+
 def main() -> None:
-    conversations, labels = build()
-    EXPORT_PATH.write_text(dumps_export(conversations), encoding="utf-8")
-    LABELS_PATH.write_text(json.dumps(labels, indent=1) + "\n", encoding="utf-8")
-    size = EXPORT_PATH.stat().st_size
-    print(f"wrote {EXPORT_PATH} ({len(conversations)} conversations, {size / 1024:.0f} KiB)")
-    print(f"wrote {LABELS_PATH}")
+    write(*build())
 
 
 if __name__ == "__main__":

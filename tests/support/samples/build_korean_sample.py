@@ -18,13 +18,14 @@ each conversation draws its own mix, so no two conversations of a topic share th
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tests.support.samples.build_chatgpt_sample import write
 
 SEED = 11
 #: Where the bundled samples live: the package ships the data, not this generator.
@@ -407,18 +408,8 @@ def build(seed: int = SEED) -> tuple[list[dict[str, Any]], dict[str, str]]:
     return conversations, dict(sorted(labels.items()))
 
 
-def dumps_export(conversations: list[dict[str, Any]]) -> str:
-    """Compact JSON, one conversation per line (small, and diffs stay readable)."""
-    lines = [json.dumps(c, ensure_ascii=False, separators=(",", ":")) for c in conversations]
-    return "[\n" + ",\n".join(lines) + "\n]\n"
-
-
 def main() -> None:
-    conversations, labels = build()
-    EXPORT_PATH.write_text(dumps_export(conversations), encoding="utf-8")
-    LABELS_PATH.write_text(json.dumps(labels, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {EXPORT_PATH} ({len(conversations)} conversations)")
-    print(f"wrote {LABELS_PATH}")
+    write(*build(), EXPORT_PATH, LABELS_PATH)
 
 
 if __name__ == "__main__":
