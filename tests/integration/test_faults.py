@@ -590,8 +590,11 @@ def test_a_message_taken_by_a_stopped_workers_open_poll_returns_in_seconds(fault
         pytest.fail("no stopped worker's poll took the message in three tries")
     assert faults.wait_final([task_id], 60) == {task_id: "COMPLETED"}
     took = time.monotonic() - sent
-    assert re.search(f"running GRAPH_GENERATION_REQUEST {task_id} \\(receive 2\\)",
-                     faults.log_text("worker-req"))
+    # Receive 2 or later: each worker stopped in the loop above may have left a poll open,
+    # and each such poll takes (and hides for one window) a receive of its own.
+    receive = re.search(f"running GRAPH_GENERATION_REQUEST {task_id} \\(receive (\\d+)\\)",
+                        faults.log_text("worker-req"))
+    assert receive and int(receive.group(1)) >= 2, "no stopped worker's poll took it first"
     assert faults.gpu_runs(task_id) == 1
     report(record_property, "a stopped worker's open poll took the message", jobs=1,
            completed=1, lost=0, duplicate_runs=0, submit_to_completed_seconds=round(took, 1))
