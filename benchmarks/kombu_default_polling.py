@@ -4,7 +4,7 @@ polls) instead of ours (20 s, none), for benchmarks/queue_path.py's idle-receive
     celery -A benchmarks.kombu_default_polling worker -Q <queue>
 """
 
-from graphnode.celery_app import create_celery_app
+from graphnode.runtime.celery_app import create_celery_app
 
 celery = create_celery_app()
 celery.conf.broker_transport_options = {

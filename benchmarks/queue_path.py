@@ -48,12 +48,12 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from graphnode.auth import mint_token  # noqa: E402
-from graphnode.client import ApiClient  # noqa: E402
-from graphnode.devstack import DevStack  # noqa: E402
+from graphnode.contract.tokens import mint_token  # noqa: E402
+from graphnode.contract.topology import provision  # noqa: E402
+from graphnode.ops.client import ApiClient  # noqa: E402
+from graphnode.ops.devstack import DevStack  # noqa: E402
 from graphnode.samples import load_sample_export  # noqa: E402
 from graphnode.settings import ApiSettings, CommonSettings  # noqa: E402
-from graphnode.topology import provision  # noqa: E402
 
 TARGETS = {
     "jobs/s": ">= 20", "p50 submit->completed ms": "< 500", "SQS calls per job": "<= 12",

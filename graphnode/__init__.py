@@ -12,7 +12,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "celery":
-        from graphnode.celery_app import create_celery_app
+        from graphnode.runtime.celery_app import create_celery_app
 
         app = globals()["celery"] = create_celery_app()
         return app

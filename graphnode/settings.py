@@ -86,7 +86,7 @@ class CommonSettings(BaseSettings):
     events_topic: str = "graphnode-events"
     events_queue: str = "graphnode-events-flower"
     # Events are published from a background thread, packed, every this many seconds
-    # (graphnode.event_batches); 0 publishes each one from the worker's loop as kombu does.
+    # (graphnode.runtime.event_batches); 0 publishes each one from the worker's loop as kombu does.
     events_flush_seconds: float = Field(0.2, ge=0)
     # A worker serves its Prometheus metrics on this port when set (one port per worker
     # on a host); the API serves them at /metrics.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from graphnode.contract import AddNodeRequest, AddNodeResult, Envelope, JobStatus, TaskType
-from graphnode.middleware import EnvelopeTask
+from graphnode.contract.messages import AddNodeRequest, AddNodeResult, Envelope, JobStatus, TaskType
+from graphnode.runtime.middleware import EnvelopeTask
 from tasks.context import (
     bad_input_fails_the_job,
     embedder,

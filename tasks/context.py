@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from graphnode.middleware import JobFailed
-from graphnode.payloads import PayloadError, PayloadMissing, PayloadStore, result_key
+from graphnode.contract.payloads import PayloadError, PayloadMissing, PayloadStore, result_key
+from graphnode.runtime.middleware import JobFailed
 from graphnode.settings import GpuWorkerSettings
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from graphnode.contract import (
+from graphnode.contract.messages import (
     Envelope,
     JobStatus,
     MicroscopeIngestRequest,
     MicroscopeIngestResult,
     TaskType,
 )
-from graphnode.middleware import EnvelopeTask
+from graphnode.runtime.middleware import EnvelopeTask
 from tasks.context import (
     bad_input_fails_the_job,
     gpu_settings,

@@ -89,7 +89,7 @@ def mongo_uri(tmp_path_factory) -> Iterator[str]:
         return
     import pymongo
 
-    from graphnode.devstack import free_port
+    from graphnode.ops.devstack import free_port
 
     workdir = tmp_path_factory.mktemp("nx-27017")
     port = free_port()
@@ -110,7 +110,7 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     """A real redis-server (from the OS packages) on a free port, without persistence."""
     import redis
 
-    from graphnode.devstack import free_port
+    from graphnode.ops.devstack import free_port
 
     server = shutil.which("redis-server")
     if server is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from graphnode.contract import AddNodeResult, Envelope, TaskType
+from graphnode.contract.messages import AddNodeResult, Envelope, TaskType
 from graphnode.stores import ResultKind
 from workers.results import ResultHandler, end_job
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from graphnode.events import EventPublisher
-from graphnode.payloads import PayloadStore
+from graphnode.contract.payloads import PayloadStore
 from graphnode.settings import ResultWorkerSettings
 from graphnode.stores import Store, open_store
+from graphnode.stores.events import EventPublisher
 
 
 @dataclass(frozen=True)

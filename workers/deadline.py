@@ -7,7 +7,7 @@ A thread in the result worker's main process looks every ``check_seconds`` for j
 their deadline and ends them as any result would (one commit with the job's ``failed``
 event, which frees its in-flight slot). The default deadline is the request queue's
 retention, past which SQS holds no message for the job; a result that still arrives
-completes the job after all (``LOST`` is revivable, ``graphnode.lifecycle``), so a shorter
+completes the job after all (``LOST`` is revivable, ``graphnode.contract.lifecycle``), so a shorter
 deadline is safe too. Several result workers may race: the store's compare-and-set lets
 one commit win.
 """
@@ -19,14 +19,14 @@ from typing import Any
 
 from celery import signals
 
-from graphnode import metrics
-from graphnode.contract import FailureKind, JobStatus
-from graphnode.lifecycle import lost_outcome_error, past_deadline
-from graphnode.periodic import Periodic
+from graphnode.contract.lifecycle import lost_outcome_error, past_deadline
+from graphnode.contract.messages import FailureKind, JobStatus
+from graphnode.contract.topology import load_topology
+from graphnode.runtime import metrics
+from graphnode.runtime.periodic import Periodic
 from graphnode.settings import ResultWorkerSettings
 from graphnode.stores import Outcome
 from graphnode.stores.base import as_utc, utcnow
-from graphnode.topology import load_topology
 from workers.context import ResultContext, build_result_context, consumes_results
 from workers.results import after_commit
 

@@ -6,8 +6,8 @@ import logging
 
 from celery import shared_task
 
-from graphnode.contract import Envelope, GraphGenerationResult, Progress, TaskType
-from graphnode.middleware import EnvelopeTask
+from graphnode.contract.messages import Envelope, GraphGenerationResult, Progress, TaskType
+from graphnode.runtime.middleware import EnvelopeTask
 from graphnode.stores import ResultKind
 from workers.context import result_context
 from workers.results import ResultHandler, end_job, owned_job

@@ -13,7 +13,7 @@ from typing import Any
 
 from celery import signals
 
-from graphnode.periodic import Periodic
+from graphnode.runtime.periodic import Periodic
 from graphnode.settings import ResultWorkerSettings
 from workers.context import ResultContext, build_result_context, consumes_results
 

@@ -1,8 +1,8 @@
 """What every result handler does: end the job once by taskId, then announce it.
 
 A handler reads the result's documents from S3, checks each against its model
-(``graphnode.graph_model``), and commits them with the job's final state and its event in one
-store transaction (``Store.commit``). A document that does not follow its model (a GPU worker
+(``graphnode.contract.graph_model``), and commits them with the job's final state and its event in
+one store transaction (``Store.commit``). A document that does not follow its model (a GPU worker
 of another version) is not stored: the handler fails, and on the last receive the job ends
 FAILED, revivable by a DLQ redrive once the versions agree. What follows the commit is
 idempotent and runs on every delivery, so a crash right after the commit is finished by
@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from graphnode import metrics
-from graphnode.contract import (
+from graphnode.contract.graph_model import DOCUMENT_MODELS, check_document
+from graphnode.contract.lifecycle import may_end, workspace_event
+from graphnode.contract.messages import (
     Envelope,
     FailureKind,
     JobStatus,
@@ -24,10 +25,9 @@ from graphnode.contract import (
     TaskType,
     parse_envelope,
 )
-from graphnode.graph_model import DOCUMENT_MODELS, check_document
-from graphnode.lifecycle import may_end, workspace_event
-from graphnode.middleware import EnvelopeTask, result_type_for
-from graphnode.payloads import foreign_keys, graph_key
+from graphnode.contract.payloads import foreign_keys, graph_key
+from graphnode.runtime import metrics
+from graphnode.runtime.middleware import EnvelopeTask, result_type_for
 from graphnode.stores import Job, Outcome, ResultKind
 from workers.context import ResultContext, result_context
 from workers.outbox import publish_pending

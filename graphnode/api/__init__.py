@@ -12,7 +12,7 @@ import redis
 from flask import Flask
 
 from graphnode.api.services import Services, services
-from graphnode.payloads import PayloadStore
+from graphnode.contract.payloads import PayloadStore
 from graphnode.settings import ApiSettings, refuse_public_jwt_secret
 from graphnode.stores import Store, open_store
 
@@ -27,7 +27,7 @@ def celery_init_app(app: Flask, settings: ApiSettings) -> Celery:
     settings, default for the process, kept in ``app.extensions["celery"]``. It only sends
     (tasks by name; they run in the workers, never here), so it needs neither Flask's app
     context in tasks nor the worker's wiring."""
-    from graphnode.celery_app import create_celery_app
+    from graphnode.runtime.celery_app import create_celery_app
 
     celery_app = create_celery_app(settings, worker=False)
     celery_app.set_default()
@@ -37,7 +37,6 @@ def celery_init_app(app: Flask, settings: ApiSettings) -> Celery:
 
 def create_app(settings: ApiSettings | None = None, store: Store | None = None) -> Flask:
     """The app; refuses (RuntimeError) the public default JWT secret outside the local stack."""
-    from graphnode import logs
     from graphnode.api import (
         errors,
         events,
@@ -53,6 +52,7 @@ def create_app(settings: ApiSettings | None = None, store: Store | None = None) 
     from graphnode.api.offload import cooperative_store
     from graphnode.api.request import BoundedRequest
     from graphnode.api.schemas import Health
+    from graphnode.runtime import logs
 
     settings = settings or ApiSettings()
     refuse_public_jwt_secret(settings)

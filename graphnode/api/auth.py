@@ -6,7 +6,7 @@ from flask import request
 
 from graphnode.api.errors import ApiError
 from graphnode.api.services import services
-from graphnode.auth import AuthError, verify_token
+from graphnode.contract.tokens import AuthError, verify_token
 
 
 def current_user(allow_query_token: bool = False) -> str:

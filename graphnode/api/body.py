@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from graphnode.api.errors import ApiError
 from graphnode.api.schemas import Export
-from graphnode.exports import ArchiveError, is_zip, read_export_zip
+from graphnode.contract.exports import ArchiveError, is_zip, read_export_zip
 
 
 def parse_json(raw: bytes, what: str = "the body") -> Any:

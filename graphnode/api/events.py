@@ -11,7 +11,7 @@ from graphnode.api.errors import ApiError
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import EventsQuery
 from graphnode.api.services import services
-from graphnode.events import open_event_stream
+from graphnode.stores.events import open_event_stream
 
 EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
 #: Redis stream ids are two unsigned 64-bit numbers; a larger one makes XREAD fail.

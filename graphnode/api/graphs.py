@@ -24,7 +24,7 @@ from graphnode.api.schemas import (
 )
 from graphnode.api.services import services
 from graphnode.api.uploads import uploaded_export
-from graphnode.contract import GraphGenerationRequest, JobStatus, TaskType
+from graphnode.contract.messages import GraphGenerationRequest, JobStatus, TaskType
 from graphnode.stores import Job, ResultKind
 
 blueprint = Blueprint("graphs", __name__, url_prefix="/v1/graphs")

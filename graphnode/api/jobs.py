@@ -10,15 +10,21 @@ from typing import Any
 from flask import Blueprint, current_app, url_for
 from pydantic import ValidationError
 
-from graphnode import logs, metrics
 from graphnode.api.auth import current_user
 from graphnode.api.errors import ApiError
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import Accepted, JobResult, JobView
 from graphnode.api.services import Services, services
-from graphnode.contract import PAYLOAD_MODELS, TASK_ID_PATTERN, FailureKind, JobStatus, TaskType
-from graphnode.middleware import send_message
-from graphnode.payloads import input_key
+from graphnode.contract.messages import (
+    PAYLOAD_MODELS,
+    TASK_ID_PATTERN,
+    FailureKind,
+    JobStatus,
+    TaskType,
+)
+from graphnode.contract.payloads import input_key
+from graphnode.runtime import logs, metrics
+from graphnode.runtime.sender import send_message
 from graphnode.stores import Job, Outcome, ResultKind
 
 logger = logging.getLogger(__name__)

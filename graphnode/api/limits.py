@@ -5,7 +5,7 @@ replica shares them, and checked and recorded by one Lua script, so two replicas
 both admit the last slot. A sorted set per user and limit, scored by Redis's own clock (ms), so
 the replicas' clocks do not matter:
 
-- ``graphnode:in-flight:<user>`` (``graphnode.events.in_flight_key_for``): the task ids
+- ``graphnode:in-flight:<user>`` (``graphnode.stores.events.in_flight_key_for``): the task ids
   of jobs accepted and not yet ended. A job's final event removes its id as it is
   published (the result worker or its outbox relay, ``events.PUBLISH_SCRIPT``); the API
   removes it itself when it ends the job (queue unavailable) or never recorded it. Ids
@@ -42,10 +42,10 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from graphnode import metrics
 from graphnode.api.errors import ApiError
-from graphnode.events import in_flight_key_for
+from graphnode.runtime import metrics
 from graphnode.settings import ApiSettings
+from graphnode.stores.events import in_flight_key_for
 
 logger = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
 
-from graphnode import metrics
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import Readiness
 from graphnode.aws import aws_client
-from graphnode.logs import log_context
+from graphnode.runtime import metrics
+from graphnode.runtime.logs import log_context
 
 logger = logging.getLogger("graphnode.access")
 blueprint = Blueprint("ops", __name__)

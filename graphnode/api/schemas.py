@@ -8,14 +8,20 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from graphnode.contract import BUNDLE_KEYS, TASK_ID_PATTERN, FailureKind, JobStatus, TaskType
-from graphnode.exports import ACCEPTED_FORMATS, export_format
-from graphnode.graph_model import (
+from graphnode.contract.exports import ACCEPTED_FORMATS, export_format
+from graphnode.contract.graph_model import (
     Assignments,
     DocumentGraph,
     GraphDocument,
     SummaryDocument,
     WorkspaceGraph,
+)
+from graphnode.contract.messages import (
+    BUNDLE_KEYS,
+    TASK_ID_PATTERN,
+    FailureKind,
+    JobStatus,
+    TaskType,
 )
 
 
@@ -67,7 +73,7 @@ class JobView(_Body):
 
 class JobResult(_Body):
     """What a completed job produced. Built from the stored document as it is: it was
-    checked against its model (``graphnode.graph_model``) when the result was committed."""
+    checked against its model (``graphnode.contract.graph_model``) when the result was committed."""
 
     taskId: str
     kind: str = Field(description="graph, summary, added-nodes or document-graph")
@@ -144,8 +150,8 @@ ExportList = Annotated[list[dict[str, Any] | list[Any]], Field(min_length=1)]
 
 class Export(RootModel[ExportList | ExportBundle]):
     """What a generate or add-node request carries: a ChatGPT, Claude or Gemini export, flat
-    messages, or a bundle (``graphnode.exports``). A cheap structural check; the GPU worker's
-    parsers report anything deeper, naming the item and field."""
+    messages, or a bundle (``graphnode.contract.exports``). A cheap structural check; the GPU
+    worker's parsers report anything deeper, naming the item and field."""
 
     @model_validator(mode="before")
     @classmethod

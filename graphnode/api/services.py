@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
-from graphnode.payloads import PayloadStore
+from graphnode.contract.payloads import PayloadStore
 from graphnode.settings import ApiSettings
 from graphnode.stores import Store
 

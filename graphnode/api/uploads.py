@@ -25,7 +25,7 @@ from graphnode.api.errors import ApiError
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import GenerateFromUpload, UploadRequest, UploadTicket
 from graphnode.api.services import services
-from graphnode.payloads import upload_key
+from graphnode.contract.payloads import upload_key
 
 #: How long a presigned PUT stays valid.
 UPLOAD_URL_SECONDS = 300

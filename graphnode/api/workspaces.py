@@ -17,9 +17,9 @@ from graphnode.api.limits import TOO_MANY
 from graphnode.api.openapi import Operation, documented
 from graphnode.api.schemas import DocumentAccepted, DocumentUpload, Workspace
 from graphnode.api.services import services
-from graphnode.contract import DOCUMENT_EXTENSIONS, TASK_ID_PATTERN, TaskType
+from graphnode.contract.messages import DOCUMENT_EXTENSIONS, TASK_ID_PATTERN, TaskType
+from graphnode.contract.workspace_graph import merge_document_graphs
 from graphnode.stores import ResultKind
-from graphnode.workspace import merge_document_graphs
 
 MAX_FILE_NAME_CHARS = 200
 

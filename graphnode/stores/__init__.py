@@ -1,4 +1,7 @@
-"""Stores of jobs and graphs: pick the adapter from a URL (``sqlite:///path`` or ``mongodb://``)."""
+"""Stores of jobs and graphs: pick the adapter from a URL (``sqlite:///path`` or ``mongodb://``).
+
+``events`` beside them keeps each user's event log in Redis, for SSE that resumes.
+"""
 
 from __future__ import annotations
 

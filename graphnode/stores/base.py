@@ -1,7 +1,7 @@
 """The store port: jobs and their results, behind a small interface, one adapter per database.
 
 Every write that a result handler makes is conditional, so that a redelivered message
-changes nothing: a job ends once (``graphnode.lifecycle.may_end``), progress never goes
+changes nothing: a job ends once (``graphnode.contract.lifecycle.may_end``), progress never goes
 backwards, and a result is inserted once per taskId and kind. How a job ends is one
 transaction (``Store.commit``): its results, the user's current graph, its final state and
 the event that announces it (the outbox) are written together or not at all.
@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from graphnode.contract import FailureKind, JobStatus, TaskType
-from graphnode.lifecycle import OutboxEvent, final_event, may_end
+from graphnode.contract.lifecycle import OutboxEvent, final_event, may_end
+from graphnode.contract.messages import FailureKind, JobStatus, TaskType
 
 _last_now = datetime.min.replace(tzinfo=UTC)
 _last_now_lock = threading.Lock()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from graphnode.contract import JobStatus
-from graphnode.lifecycle import OutboxEvent
+from graphnode.contract.lifecycle import OutboxEvent
+from graphnode.contract.messages import JobStatus
 from graphnode.stores.base import (
     Committed,
     Job,

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from graphnode.contract import JobStatus
-from graphnode.lifecycle import OutboxEvent, may_progress
+from graphnode.contract.lifecycle import OutboxEvent, may_progress
+from graphnode.contract.messages import JobStatus
 from graphnode.stores.base import (
     Committed,
     Job,

@@ -4,7 +4,7 @@ The task modules (``tasks/*.py``) stay adapters: they read the request's payload
 call one function here with the worker's models and settings, store the documents this
 returns and send the result. Keeping the glue here lets it be tested without a queue, S3 or
 Celery, and keeps the task modules free of the pipeline's imports (torch, faiss) until a task
-runs. Each job checks its documents against ``graphnode.graph_model`` once, before they
+runs. Each job checks its documents against ``graphnode.contract.graph_model`` once, before they
 are stored: a graph the browser could not draw fails here, where it was made.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from graphnode.graph_model import (
+from graphnode.contract.graph_model import (
     Assignments,
     DocumentGraph,
     GraphDocument,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from graphnode.exports import ExportFormat
+from graphnode.contract.exports import ExportFormat
 from tasks.pipeline.errors import InputError
 
 KEPT_ROLES = frozenset({"user", "assistant"})

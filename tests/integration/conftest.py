@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from graphnode.contract import JobStatus
-from graphnode.devstack import DevStack, free_port
+from graphnode.contract.messages import JobStatus
+from graphnode.ops.devstack import DevStack, free_port
 from graphnode.settings import ApiSettings, CommonSettings
 
 #: The request queue's visibility timeout during the tests: far shorter than any graph job,
@@ -77,14 +77,14 @@ def api_settings(stack):
 @pytest.fixture(scope="session")
 def celery_sender(stack):
     """A Celery app of the test process, to put raw messages on the stack's queues."""
-    from graphnode.celery_app import create_celery_app
+    from graphnode.runtime.celery_app import create_celery_app
 
     return create_celery_app(stack_settings(stack), worker=False)
 
 
 def client_for(stack, api_settings, user_id):
-    from graphnode.auth import mint_token
-    from graphnode.client import ApiClient
+    from graphnode.contract.tokens import mint_token
+    from graphnode.ops.client import ApiClient
 
     return ApiClient(stack.api_url, mint_token(api_settings, user_id))
 

@@ -24,8 +24,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from graphnode.devstack import DevStack, free_port
-from graphnode.dlq import describe, dlq_name
+from graphnode.contract.topology import dlq_name
+from graphnode.ops.devstack import DevStack, free_port
+from graphnode.ops.dlq import describe
 from graphnode.settings import ApiSettings, CommonSettings
 from tests.integration.conftest import GENEROUS_LIMITS, EventCollector, wait_for
 from tests.support.fault_proxy import FaultProxy
@@ -164,8 +165,8 @@ class FaultStack:
         return aws_client(service, self.settings)
 
     def client(self, user_id: str) -> Any:
-        from graphnode.auth import mint_token
-        from graphnode.client import ApiClient
+        from graphnode.contract.tokens import mint_token
+        from graphnode.ops.client import ApiClient
 
         settings = ApiSettings(jwt_secret=self.dev.env["GRAPHNODE_JWT_SECRET"])
         return ApiClient(self.dev.api_url, mint_token(settings, user_id))
@@ -362,7 +363,7 @@ class FaultStack:
 
     def graphnode_cli(self, *args: str) -> str:
         """Run the ``graphnode`` command against this stack, as an operator would."""
-        done = subprocess.run([sys.executable, "-m", "graphnode.cli", *args], env=self.dev.env,
+        done = subprocess.run([sys.executable, "-m", "graphnode.ops.cli", *args], env=self.dev.env,
                               capture_output=True, text=True, timeout=120, check=True)
         return done.stdout
 
@@ -399,7 +400,7 @@ class FaultStack:
 
     def logged_events(self, user_id: str) -> list[tuple[str, str, dict[str, Any]]]:
         """The user's Redis event stream (id, type, data): what a resuming client replays."""
-        from graphnode.events import log_key_for
+        from graphnode.stores.events import log_key_for
 
         return [(entry_id.decode(), fields[b"type"].decode(), json.loads(fields[b"data"]))
                 for entry_id, fields in self.redis().xrange(log_key_for(user_id))]

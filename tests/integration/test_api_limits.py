@@ -15,8 +15,8 @@ import time
 import pytest
 import requests
 
-from graphnode.auth import mint_token
-from graphnode.devstack import DevStack, free_port
+from graphnode.contract.tokens import mint_token
+from graphnode.ops.devstack import DevStack, free_port
 from graphnode.settings import ApiSettings
 
 pytestmark = pytest.mark.integration

@@ -101,7 +101,7 @@ def test_the_emulator_restarted_empty_mid_job(aws, record_property):
     ready = requests.get(f"{aws.dev.api_url}/readyz", timeout=30)
     assert ready.status_code == 503
     assert {"queue", "bucket"} <= set(ready.json()["failing"]), ready.json()
-    status = subprocess.run([sys.executable, "-m", "graphnode.cli", "status"], env=aws.dev.env,
+    status = subprocess.run([sys.executable, "-m", "graphnode.ops.cli", "status"], env=aws.dev.env,
                             capture_output=True, text=True, timeout=120)
     assert status.returncode == 1, status.stdout
     assert f"unavailable: queue {aws.request_queue}" in status.stderr, status.stderr

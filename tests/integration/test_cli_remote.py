@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from graphnode.auth import mint_token
+from graphnode.contract.tokens import mint_token
 from graphnode.samples import load_sample_export
 
 pytestmark = pytest.mark.integration
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 def graphnode(stack, token, *args, timeout=300):
     env = {**stack.env, "GRAPHNODE_API_URL": stack.api_url, "GRAPHNODE_TOKEN": token}
-    return subprocess.run([sys.executable, "-m", "graphnode.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "graphnode.ops.cli", *args], env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -52,7 +52,7 @@ def test_exit_statuses_tell_failures_apart(stack, api_settings, tmp_path):
     run = graphnode(stack, expired, "job", "abc")
     assert run.returncode == 3 and "token expired" in run.stderr
 
-    run = subprocess.run([sys.executable, "-m", "graphnode.cli", "summary"],
+    run = subprocess.run([sys.executable, "-m", "graphnode.ops.cli", "summary"],
                          env={**stack.env, "GRAPHNODE_API_URL": "http://127.0.0.1:9",
                               "GRAPHNODE_TOKEN": token}, capture_output=True, text=True)
     assert run.returncode == 4 and "cannot reach the API at http://127.0.0.1:9" in run.stderr

@@ -9,8 +9,7 @@ import time
 import pytest
 import requests
 
-from graphnode import dlq
-from graphnode.contract import (
+from graphnode.contract.messages import (
     GraphGenerationRequest,
     GraphGenerationResult,
     GraphSummaryResult,
@@ -19,11 +18,12 @@ from graphnode.contract import (
     TaskType,
     make_envelope,
 )
-from graphnode.middleware import send_message
-from graphnode.payloads import graph_key, input_key, result_key
+from graphnode.contract.payloads import graph_key, input_key, result_key
+from graphnode.contract.topology import load_topology, provision
+from graphnode.ops import dlq
+from graphnode.runtime.sender import send_message
 from graphnode.samples import load_sample_export, sample_topic_labels
 from graphnode.stores import Job, ResultKind, open_store
-from graphnode.topology import load_topology, provision
 from tests.integration.conftest import (
     SHORT_VISIBILITY_SECONDS,
     EventCollector,
@@ -202,7 +202,7 @@ def test_results_that_lie_are_dropped_counted_and_change_nothing(completed_job, 
 
 
 def test_a_request_naming_another_users_input_fails_unread(stack, celery_sender):
-    from graphnode.payloads import PayloadStore, sha256_hex
+    from graphnode.contract.payloads import PayloadStore, sha256_hex
 
     data = json.dumps(load_sample_export()[:3]).encode()
     carols = input_key("carol", "carols-own")
@@ -275,7 +275,7 @@ def test_malformed_request_fails_its_job_and_lands_in_the_dlq(stack, celery_send
 
 def test_a_request_that_keeps_failing_ends_failed_after_the_last_receive(stack, celery_sender):
     """An unexpected error is retried by SQS redelivery; the last receive reports FAILED."""
-    from graphnode.payloads import PayloadStore, sha256_hex
+    from graphnode.contract.payloads import PayloadStore, sha256_hex
 
     store = open_store(stack.env["GRAPHNODE_STORE_URL"])
     store.create_job(Job(taskId="crashing1", userId="dave",

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from graphnode.auth import mint_token
+from graphnode.contract.tokens import mint_token
 from graphnode.settings import ApiSettings
 from tests.integration.conftest import wait_for
 from tests.integration.faults import (

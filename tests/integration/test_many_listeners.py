@@ -17,7 +17,7 @@ import redis
 import requests
 
 from graphnode.api.limits import streams_key_for
-from graphnode.auth import mint_token
+from graphnode.contract.tokens import mint_token
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from graphnode.auth import mint_token
-from graphnode.devstack import DevStack, free_port
+from graphnode.contract.tokens import mint_token
+from graphnode.ops.devstack import DevStack, free_port
 from graphnode.settings import ApiSettings
 from tests.integration.conftest import GENEROUS_LIMITS
 

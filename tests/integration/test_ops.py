@@ -14,7 +14,7 @@ from tests.integration.conftest import client_for, sample, wait_for, wait_for_jo
 
 
 def graphnode(stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "graphnode.cli", *args], env=stack.env,
+    return subprocess.run([sys.executable, "-m", "graphnode.ops.cli", *args], env=stack.env,
                           capture_output=True, text=True, timeout=60, check=True)
 
 
@@ -132,7 +132,7 @@ def test_flower_lists_both_workers_and_a_jobs_tasks(stack, api_settings):
 
 
 def test_flower_sees_every_state_of_every_job(stack, api_settings):
-    """Events leave the workers packed and batched from a thread (graphnode.event_batches):
+    """Events leave the workers packed and batched from a thread (graphnode.runtime.event_batches):
     Flower must still see each task received, started and succeeded (SNS calls per job
     are measured by benchmarks/queue_path.py)."""
     flower = stack.start_flower()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from graphnode.devstack import free_port
+from graphnode.ops.devstack import free_port
 from tests.integration.conftest import wait_for, wait_for_job_end
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +52,8 @@ def procfile_env(workdir: Path) -> tuple[dict[str, str], dict[str, int]]:
 
 
 def test_honcho_start_runs_a_job_from_nothing_and_stops_cleanly(tmp_path):
-    from graphnode.auth import mint_token
-    from graphnode.client import ApiClient
+    from graphnode.contract.tokens import mint_token
+    from graphnode.ops.client import ApiClient
     from graphnode.samples import load_sample_export
     from graphnode.settings import ApiSettings
 

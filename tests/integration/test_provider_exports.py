@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from graphnode.auth import mint_token
-from graphnode.client import ApiClient
+from graphnode.contract.tokens import mint_token
+from graphnode.ops.client import ApiClient
 from tests.integration.test_cli_remote import graphnode
 from tests.support.export_shapes import (
     CHATGPT_PIECES,

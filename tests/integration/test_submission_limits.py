@@ -16,8 +16,8 @@ import uuid
 import pytest
 import requests
 
-from graphnode.auth import mint_token
-from graphnode.contract import JobStatus
+from graphnode.contract.messages import JobStatus
+from graphnode.contract.tokens import mint_token
 from graphnode.settings import ApiSettings
 from tests.integration.conftest import client_for, wait_for_job_end
 from tests.integration.faults import tiny_export

@@ -18,8 +18,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from graphnode.contract.topology import load_topology, provision
 from graphnode.settings import CommonSettings
-from graphnode.topology import load_topology, provision
 from tests.support.deploy import emulator, terraform, terraform_env, terraform_unavailable
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from graphnode.auth import mint_token
-from graphnode.client import ApiClient
+from graphnode.contract.tokens import mint_token
+from graphnode.ops.client import ApiClient
 from graphnode.samples import load_sample_export
 from tests.integration.test_provider_exports import CONVERSATIONS, ZIPS
 from tests.support.export_shapes import (

@@ -14,7 +14,7 @@ from shutil import which
 
 import requests
 
-from graphnode.devstack import free_port
+from graphnode.ops.devstack import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "terraform"

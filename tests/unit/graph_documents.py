@@ -1,4 +1,4 @@
-"""Small documents that follow ``graphnode.graph_model``, for tests of what stores them."""
+"""Small documents that follow ``graphnode.contract.graph_model``, for tests of what stores them."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from moto import mock_aws
 
-from graphnode.auth import mint_token
-from graphnode.contract import JobStatus, TaskType, parse_envelope
+from graphnode.contract.messages import JobStatus, TaskType, parse_envelope
+from graphnode.contract.tokens import mint_token
 from graphnode.settings import ApiSettings
 from graphnode.stores import Outcome, ResultKind
 
@@ -152,7 +152,7 @@ def test_unknown_route_is_json(client):
 
 
 def test_envelope_sent_is_contract_valid(settings):
-    from graphnode.contract import GraphGenerationRequest, make_envelope
+    from graphnode.contract.messages import GraphGenerationRequest, make_envelope
 
     payload = GraphGenerationRequest(userId="alice", inputKey="k", inputSha256="0" * 64)
     envelope = make_envelope(TaskType.GRAPH_GENERATION_REQUEST, "abc", payload)

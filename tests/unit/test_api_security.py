@@ -13,8 +13,8 @@ import jwt
 import pytest
 
 from graphnode.api.errors import STORE_BUSY_RETRY_AFTER
-from graphnode.auth import mint_token
-from graphnode.contract import JobStatus
+from graphnode.contract.messages import JobStatus
+from graphnode.contract.tokens import mint_token
 from graphnode.settings import (
     LOCAL_ONLY_JWT_SECRET,
     ApiSettings,
@@ -85,7 +85,7 @@ def test_only_relative_sqlite_paths_change(tmp_path, monkeypatch):
 def test_devstack_with_a_relative_workdir_uses_absolute_paths(tmp_path, monkeypatch):
     from pathlib import Path
 
-    from graphnode.devstack import DevStack
+    from graphnode.ops.devstack import DevStack
 
     monkeypatch.chdir(tmp_path)
     dev = DevStack(Path("stack"), ports={"aws": 1, "redis": 2, "api": 3})
@@ -261,7 +261,7 @@ def test_under_gevent_a_busy_wait_does_not_stop_other_greenlets(tmp_path):
     """sqlite3 waits for a lock in C; in the hub's thread pool the hub keeps running."""
     gevent = pytest.importorskip("gevent")
     from graphnode.api.offload import ThreadPoolStore, cooperative_store
-    from graphnode.contract import TaskType
+    from graphnode.contract.messages import TaskType
     from graphnode.stores import Job
     from graphnode.stores.sqlite import SQLiteStore
 

@@ -2,8 +2,8 @@ import json
 
 from click.testing import CliRunner
 
-from graphnode.auth import verify_token
-from graphnode.cli import main
+from graphnode.contract.tokens import verify_token
+from graphnode.ops.cli import main
 from graphnode.settings import ApiSettings
 
 SECRET = "cli-test-secret-0123456789abcdef0123"
@@ -27,7 +27,7 @@ def test_schema_prints_every_task_type():
 
 
 def test_schema_prints_the_graph_documents_and_by_default_the_messages_too():
-    from graphnode.graph_model import GraphDocument
+    from graphnode.contract.graph_model import GraphDocument
 
     graph = json.loads(CliRunner().invoke(main, ["schema", "graph"]).output)
     assert graph["GraphDocument"] == GraphDocument.model_json_schema()

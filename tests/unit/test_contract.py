@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from graphnode.contract import (
+from graphnode.contract.messages import (
     MAX_ENVELOPE_BYTES,
     PAYLOAD_MODELS,
     SQS_MAX_MESSAGE_BYTES,

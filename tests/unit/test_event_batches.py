@@ -1,4 +1,4 @@
-"""Celery events packed and published in batches from a thread (graphnode.event_batches)."""
+"""Celery events packed and published in batches from a thread (graphnode.runtime.event_batches)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import time
 
 import pytest
 
-from graphnode import event_batches
-from graphnode.event_batches import (
+from graphnode.runtime import event_batches
+from graphnode.runtime.event_batches import (
     SNS_BATCH_BYTES,
     SNS_BATCH_ENTRIES,
     EventBatcher,
     batches,
     pack,
 )
-from graphnode.metrics import EVENTS_DROPPED
+from graphnode.runtime.metrics import EVENTS_DROPPED
 
 
 def event(n: int, kind: str = "task-succeeded", text: str = "") -> dict:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from graphnode.events import EVENT_LOG_TTL_SECONDS, EventPublisher, log_key_for
+from graphnode.stores.events import EVENT_LOG_TTL_SECONDS, EventPublisher, log_key_for
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_the_stream_view_answers_503_when_redis_is_unreachable(tmp_path):
     import redis
 
     from graphnode.api.events import open_event_stream
-    from graphnode.devstack import free_port
+    from graphnode.ops.devstack import free_port
 
     client = redis.Redis(port=free_port(), socket_connect_timeout=1)
     with pytest.raises(redis.RedisError):

@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from graphnode import exports
-from graphnode.exports import ExportFormat, export_format
+from graphnode.contract import exports
+from graphnode.contract.exports import ExportFormat, export_format
 from tests.unit.test_api import EXPORT, app, auth, client, sent, settings  # noqa: F401
 
 CLAUDE = [{"uuid": "c1", "name": "Trip", "created_at": "2024-05-01T10:00:00Z",

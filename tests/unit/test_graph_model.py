@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from graphnode.graph_model import (
+from graphnode.contract.graph_model import (
     DOCUMENT_MODELS,
     GraphDataError,
     GraphDocument,
@@ -81,7 +81,7 @@ def test_openapi_answers_reference_the_graph_models(app):  # noqa: F811
 
 def test_the_api_answers_a_stored_graph_as_its_schema_says(app, client, settings):  # noqa: F811
     from graphnode.api.schemas import Graph, JobResult
-    from graphnode.contract import JobStatus, TaskType
+    from graphnode.contract.messages import JobStatus, TaskType
     from graphnode.stores import Job, Outcome, ResultKind
 
     store = app.extensions["graphnode"].store

@@ -22,7 +22,7 @@ def test_api_process_never_imports_heavy_libraries(tmp_path):
         f"app = create_app(ApiSettings(store_url='sqlite:///{tmp_path}/x.db',\n"
         "                              aws_endpoint_url='http://127.0.0.1:4566'))\n"
         "app.test_client().get('/healthz')\n"
-        "import graphnode.cli, graphnode.celery_app\n"
+        "import graphnode.ops.cli, graphnode.runtime.celery_app\n"
     )
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 
@@ -102,7 +102,7 @@ def import_graph() -> dict[str, set[str]]:
 
         def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
             if node.module and not node.level:
-                # ``from graphnode import logs`` imports the module graphnode.logs.
+                # ``from graphnode.runtime import logs`` imports the module graphnode.runtime.logs.
                 modules = [f"{node.module}.{a.name}" for a in node.names
                            if f"{node.module}.{a.name}" in paths]
                 self.found.update(modules if len(modules) == len(node.names)
@@ -134,3 +134,47 @@ def test_no_module_depends_on_itself_through_others():
         seen = {start}
         walk(start, [start])
     assert not circles, "\n".join(sorted(circles))
+
+
+#: The rooms of graphnode/ and the top-level packages, and what each may import. The
+#: contract is the floor every role stands on; the stores beside it; the runtime (Celery,
+#: SQS, middleware) above both; the API, the operator tools and the two workers' packages on
+#: top, none importing another. ``graphnode`` itself only builds the Celery app.
+MAY_IMPORT = {
+    "base": {"base"},
+    "contract": {"base", "contract"},
+    "stores": {"base", "contract", "stores"},
+    "runtime": {"base", "contract", "stores", "runtime"},
+    "api": {"base", "contract", "stores", "runtime", "api"},
+    "ops": {"base", "contract", "stores", "runtime", "ops", "samples"},
+    "workers": {"base", "contract", "stores", "runtime", "workers"},
+    "tasks": {"base", "contract", "runtime", "tasks"},
+    "samples": set(),
+    "entry": {"runtime"},
+}
+#: Worker-side modules of the runtime that the API must not load (it only sends messages).
+WORKER_SIDE = {"graphnode.runtime.middleware", "graphnode.runtime.worker_ops"}
+
+
+def room_of(module: str) -> str:
+    parts = module.split(".")
+    if parts[0] != "graphnode":
+        return parts[0]
+    if len(parts) == 1:
+        return "entry"
+    if module in ("graphnode.settings", "graphnode.aws"):
+        return "base"
+    return parts[1]
+
+
+def test_every_module_lives_in_a_room():
+    assert {room_of(module) for module in import_graph()} <= set(MAY_IMPORT)
+
+
+def test_each_room_imports_only_the_rooms_below_it():
+    broken = sorted(
+        f"{module} ({room_of(module)}) imports {imported} ({room_of(imported)})"
+        for module, imports in import_graph().items() for imported in imports
+        if room_of(imported) not in MAY_IMPORT[room_of(module)]
+        or (room_of(module) == "api" and imported in WORKER_SIDE))
+    assert not broken, "\n".join(broken)

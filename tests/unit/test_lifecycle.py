@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from botocore.exceptions import ClientError
 
-from graphnode.contract import FailureKind, JobStatus, TaskType
-from graphnode.lifecycle import final_event, may_end, retry_delay, workspace_event
-from graphnode.middleware import ProgressReporter, VisibilityHeartbeat
+from graphnode.contract.lifecycle import final_event, may_end, retry_delay, workspace_event
+from graphnode.contract.messages import FailureKind, JobStatus, TaskType
+from graphnode.runtime.middleware import ProgressReporter, VisibilityHeartbeat
 from graphnode.settings import CommonSettings
 from graphnode.stores import Job
 
@@ -82,13 +82,13 @@ REQUEST = HeldMessage("r1")
 
 
 def test_heartbeat_warns_when_it_cannot_extend(caplog):
-    caplog.set_level(logging.DEBUG, "graphnode.middleware")
+    caplog.set_level(logging.DEBUG, "graphnode.runtime.middleware")
     assert not heartbeat_with(FakeSqs("AccessDenied")).set_visibility(REQUEST, 3)
     assert [r.levelno for r in caplog.records] == [logging.WARNING]
 
 
 def test_heartbeat_is_quiet_about_a_message_already_gone(caplog):
-    caplog.set_level(logging.DEBUG, "graphnode.middleware")
+    caplog.set_level(logging.DEBUG, "graphnode.runtime.middleware")
     assert not heartbeat_with(FakeSqs("ReceiptHandleIsInvalid")).set_visibility(REQUEST, 3)
     assert [r.levelno for r in caplog.records] == [logging.DEBUG]
 
@@ -133,7 +133,7 @@ def test_progress_is_throttled_and_only_forward():
 def test_the_readme_prints_every_transition_and_no_other():
     from pathlib import Path
 
-    from graphnode.lifecycle import TRANSITIONS
+    from graphnode.contract.lifecycle import TRANSITIONS
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     rows = {line for line in readme.splitlines()

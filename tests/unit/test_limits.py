@@ -24,9 +24,9 @@ from graphnode.api.limits import (
     Refusal,
     submissions_key_for,
 )
-from graphnode.devstack import free_port
-from graphnode.events import EventPublisher, in_flight_key_for
+from graphnode.ops.devstack import free_port
 from graphnode.settings import ApiSettings
+from graphnode.stores.events import EventPublisher, in_flight_key_for
 from tests.unit.test_api import EXPORT, auth
 
 SECRET = "test-secret-0123456789abcdef0123456789"

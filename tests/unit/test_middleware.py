@@ -9,14 +9,14 @@ import pytest
 from celery.worker import state as worker_state
 from moto import mock_aws
 
-from graphnode.contract import (
+from graphnode.contract.messages import (
     FailureKind,
     GraphGenerationRequest,
     TaskType,
     make_envelope,
     parse_envelope,
 )
-from graphnode.middleware import VisibilityHeartbeat, result_type_for, send_failure
+from graphnode.runtime.middleware import VisibilityHeartbeat, result_type_for, send_failure
 from graphnode.settings import CommonSettings
 
 
@@ -114,7 +114,7 @@ def test_every_request_type_has_a_result_type():
 
 
 def test_celery_ids_name_the_job():
-    from graphnode.middleware import celery_task_id
+    from graphnode.runtime.sender import celery_task_id
 
     assert celery_task_id(TaskType.ADD_NODE_REQUEST, "t1") == "t1"
     assert celery_task_id(TaskType.ADD_NODE_RESULT, "t1") == "t1-result"
@@ -124,8 +124,12 @@ def test_celery_ids_name_the_job():
 
 def own_and_bobs_keys():
     """Each request type with its keys in alice's areas, and with one key of bob's."""
-    from graphnode.contract import AddNodeRequest, GraphSummaryRequest, MicroscopeIngestRequest
-    from graphnode.payloads import graph_key, input_key, result_key, upload_key
+    from graphnode.contract.messages import (
+        AddNodeRequest,
+        GraphSummaryRequest,
+        MicroscopeIngestRequest,
+    )
+    from graphnode.contract.payloads import graph_key, input_key, result_key, upload_key
 
     sha = {"inputSha256": "0" * 64}
     own = {
@@ -155,7 +159,7 @@ def own_and_bobs_keys():
 def test_a_request_naming_objects_not_its_users_own_fails(task_type, own, lying):
     from prometheus_client import REGISTRY
 
-    from graphnode.middleware import JobFailed, refuse_foreign_keys
+    from graphnode.runtime.middleware import JobFailed, refuse_foreign_keys
 
     def refused():
         return REGISTRY.get_sample_value("graphnode_messages_refused_total", {

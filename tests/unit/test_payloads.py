@@ -2,7 +2,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from graphnode.payloads import (
+from graphnode.contract.payloads import (
     PayloadAccessError,
     PayloadError,
     PayloadStore,
@@ -55,7 +55,7 @@ def test_access_denied_is_a_retryable_access_error_with_its_real_message(payload
 
 def test_access_denied_is_not_turned_into_a_failed_job():
     """The GPU task lets it propagate: the message is not acknowledged and SQS redelivers."""
-    from graphnode.middleware import JobFailed
+    from graphnode.runtime.middleware import JobFailed
     from tasks.context import bad_input_fails_the_job
 
     with pytest.raises(PayloadAccessError), bad_input_fails_the_job():

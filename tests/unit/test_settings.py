@@ -9,7 +9,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from graphnode.celery_app import SettingsError, check_worker_settings
+from graphnode.runtime.celery_app import SettingsError, check_worker_settings
 from graphnode.settings import CommonSettings, GpuWorkerSettings, describe_invalid
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from graphnode.contract import FailureKind, JobStatus, TaskType
+from graphnode.contract.messages import FailureKind, JobStatus, TaskType
 from graphnode.stores import Job, JobExistsError, Outcome, ResultKind, Store
 
 
@@ -97,7 +97,7 @@ def test_a_job_ends_once_with_its_results_and_event(store):
 
 
 def test_a_failure_is_final_unless_the_result_could_not_be_stored(store):
-    from graphnode.contract import FailureKind
+    from graphnode.contract.messages import FailureKind
 
     for task_id in ("bad-input", "not-stored"):
         store.create_job(new_job(task_id))
@@ -151,7 +151,7 @@ def test_concurrent_add_nodes_on_one_base_let_one_win(store, request):
 
 
 def test_outbox_keeps_events_until_sent(store):
-    from graphnode.lifecycle import OutboxEvent
+    from graphnode.contract.lifecycle import OutboxEvent
 
     event = OutboxEvent(eventId="ws:1", userId="alice", type="workspace.completed", data={})
     assert store.add_event(event) and not store.add_event(event)
@@ -224,7 +224,7 @@ def test_a_graph_stored_before_current_graphs_were_recorded_is_still_current(sto
 
 
 def test_a_late_result_of_an_older_graph_job_does_not_replace_a_newer_graph(store):
-    from graphnode.contract import FailureKind
+    from graphnode.contract.messages import FailureKind
 
     store.create_job(new_job("older"))
     store.create_job(new_job("newer"))
@@ -316,7 +316,7 @@ STARTS = [(JobStatus.PENDING, None), (JobStatus.RUNNING, None), (JobStatus.COMPL
 def test_every_adapter_moves_a_job_exactly_as_the_transitions_table_says(store, status, failure):
     """From each state, each change tried: the adapter makes it if and only if
     ``lifecycle.TRANSITIONS`` lists it (``may_end`` adds the revivable failures' rule)."""
-    from graphnode.lifecycle import ALLOWED, may_end
+    from graphnode.contract.lifecycle import ALLOWED, may_end
 
     for n, target in enumerate((JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED)):
         task_id = f"t{n}"
@@ -339,7 +339,7 @@ def test_every_adapter_moves_a_job_exactly_as_the_transitions_table_says(store, 
 ])
 def test_every_adapter_applies_the_progress_rule_of_the_lifecycle(
         store, attempts, progress, attempt, new_progress):
-    from graphnode.lifecycle import may_progress
+    from graphnode.contract.lifecycle import may_progress
 
     store.create_job(new_job())
     assert store.record_progress("t1", "stage", progress, attempt=attempts)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from graphnode.topology import load_topology
+from graphnode.contract.topology import load_topology
 from tests.support.deploy import (
     EXAMPLES,
     MODULE,
@@ -43,9 +43,9 @@ def blocks(kind: str, text: str) -> dict[str, str]:
 def test_the_module_decodes_the_shared_topology_from_a_path_variable():
     main = (MODULE / "main.tf").read_text()
     assert "yamldecode(file(local.topology_file))" in main
-    assert ('coalesce(var.topology_file, "${path.module}/../../../graphnode/topology.yaml")'
-            in main)
-    assert (MODULE / "../../../graphnode/topology.yaml").resolve().is_file()
+    assert ('coalesce(var.topology_file, '
+            '"${path.module}/../../../graphnode/contract/topology.yaml")') in main
+    assert (MODULE / "../../../graphnode/contract/topology.yaml").resolve().is_file()
 
 
 def test_no_declared_name_or_queue_setting_is_repeated_in_hcl():
@@ -204,4 +204,4 @@ def test_plan_refuses_claim_checks_that_expire_before_a_dead_letter(cli, tmp_pat
 
 
 def load_topology_text() -> str:
-    return (TERRAFORM.parent / "graphnode" / "topology.yaml").read_text()
+    return (TERRAFORM.parent / "graphnode" / "contract" / "topology.yaml").read_text()

@@ -8,11 +8,17 @@ from importlib import resources
 import pytest
 import yaml
 
-from graphnode.topology import SECONDS_PER_DAY, TopologyError, load_topology, parse_topology
+from graphnode.contract.topology import (
+    SECONDS_PER_DAY,
+    TopologyError,
+    load_topology,
+    parse_topology,
+)
 
 
 def declared() -> dict:
-    return yaml.safe_load(resources.files("graphnode").joinpath("topology.yaml").read_text())
+    topology = resources.files("graphnode.contract").joinpath("topology.yaml")
+    return yaml.safe_load(topology.read_text())
 
 
 def test_shipped_topology_keeps_payloads_past_queue_and_dlq_retention():

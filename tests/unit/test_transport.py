@@ -6,7 +6,7 @@ import time
 
 from kombu import Connection
 
-from graphnode.celery_app import celery_config
+from graphnode.runtime.celery_app import celery_config
 from graphnode.settings import CommonSettings
 
 
@@ -43,7 +43,7 @@ def polls_of(channel, queue: str = "graph-res") -> list[float]:
     twice or three retry intervals passed."""
     from kombu.asynchronous import Hub, set_event_loop
 
-    from graphnode import transport
+    from graphnode.runtime import transport
 
     hub = Hub()
     set_event_loop(hub)
@@ -71,7 +71,7 @@ def polls_of(channel, queue: str = "graph-res") -> list[float]:
 
 def test_a_failed_receive_is_logged_and_the_queue_polled_again(caplog):
     """kombu's own chain raised AttributeError on a refused receive and never polled again."""
-    from graphnode import transport
+    from graphnode.runtime import transport
 
     polls = polls_of(_channel("http://127.0.0.1:1"))  # nothing listens: curl answers 599
     assert len(polls) >= 2, "the queue was not polled again after a failed receive"
@@ -118,7 +118,7 @@ def test_a_receive_hides_task_messages_for_one_heartbeat_window_only():
     """graph-req hides a message 300 s: a worker dead before its first beat, or a long poll
     left open by a stopped worker, would leave it hidden that long. Events are read without
     acknowledgement, and keep the queue's own timeout."""
-    from graphnode.lifecycle import visibility_window_seconds
+    from graphnode.contract.lifecycle import visibility_window_seconds
 
     channel = _channel()
     asked = {}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from moto import mock_aws
 
+from graphnode.runtime.worker_ops import wait_for_queues
 from graphnode.settings import CommonSettings
-from graphnode.worker_ops import wait_for_queues
 
 
 def test_missing_queues_are_named_in_one_line_and_looked_for_again(monkeypatch, capsys):

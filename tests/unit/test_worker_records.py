@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from moto import mock_aws
 
-from graphnode.beacon import WORKERS_PREFIX, WorkerBeacon
+from graphnode.runtime.beacon import WORKERS_PREFIX, WorkerBeacon
 from graphnode.settings import CommonSettings
 
 
@@ -36,7 +36,7 @@ def put_record(settings, hostname, seen_at, running=()):
 
 
 def test_inspect_answers_for_each_live_worker_from_its_record(settings):
-    from graphnode.celery_app import create_celery_app
+    from graphnode.runtime.celery_app import create_celery_app
 
     WorkerBeacon(settings, "res@host", "worker-res", ["graph-res"], concurrency=2,
                  registered=["GRAPH_GENERATION_RESULT"]).beat()
@@ -66,7 +66,7 @@ def test_controls_reach_nobody_in_flower_and_are_refused_by_celerys_commands(set
     import click
     from celery.bin.base import CeleryCommandException
 
-    from graphnode.celery_app import create_celery_app
+    from graphnode.runtime.celery_app import create_celery_app
 
     control = create_celery_app(settings, worker=False).control
     with click.Context(click.Command("flower")):  # Flower serves inside `celery flower`
@@ -83,7 +83,7 @@ def test_record_calls_give_up_quickly_on_a_bucket_that_does_not_answer(monkeypat
     import socket
     import time
 
-    from graphnode import beacon
+    from graphnode.runtime import beacon
 
     monkeypatch.setattr(beacon, "RECORD_CALL_SECONDS", 0.5)
     with socket.socket() as silent:  # accepts connections, never answers

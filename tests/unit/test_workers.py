@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from graphnode.contract import (
+from graphnode.contract.graph_model import GraphDataError
+from graphnode.contract.messages import (
     AddNodeResult,
     GraphGenerationResult,
     GraphSummaryResult,
@@ -17,8 +18,7 @@ from graphnode.contract import (
     make_envelope,
     parse_envelope,
 )
-from graphnode.graph_model import GraphDataError
-from graphnode.payloads import graph_key, result_key
+from graphnode.contract.payloads import graph_key, result_key
 from graphnode.stores import Job, ResultKind
 from graphnode.stores.sqlite import SQLiteStore
 from tests.unit import graph_documents
@@ -242,7 +242,7 @@ def test_giving_up_on_a_result_fails_its_job_until_a_redrive_completes_it(ctx):
 
 
 def test_a_failed_request_stays_failed_whatever_arrives_later(ctx):
-    from graphnode.contract import FailureKind
+    from graphnode.contract.messages import FailureKind
     from workers.graph_generation import on_result
 
     job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
@@ -270,7 +270,7 @@ def test_events_wait_in_the_outbox_while_redis_is_down(ctx):
 
 
 def test_progress_reports_attempts_and_survives_redis_outages(ctx):
-    from graphnode.contract import Progress
+    from graphnode.contract.messages import Progress
     from workers.graph_generation import on_progress
 
     job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
@@ -285,7 +285,7 @@ def test_progress_reports_attempts_and_survives_redis_outages(ctx):
 
 
 def test_giving_up_on_progress_changes_nothing(ctx):
-    from graphnode.contract import Progress
+    from graphnode.contract.messages import Progress
     from workers.graph_generation import on_progress
 
     job(ctx.store, "t1", TaskType.GRAPH_GENERATION_REQUEST)
@@ -340,7 +340,7 @@ def test_a_result_that_lies_is_dropped_and_counted(ctx, caplog, lie):
 def test_jobs_past_their_deadline_end_failed_lost_and_a_late_result_completes_them(ctx):
     from datetime import timedelta
 
-    from graphnode.contract import FailureKind
+    from graphnode.contract.messages import FailureKind
     from graphnode.stores.base import utcnow
     from workers.deadline import end_lost_jobs
     from workers.graph_generation import on_result

@@ -1,4 +1,4 @@
-from graphnode.workspace import MAX_EVIDENCE, merge_document_graphs
+from graphnode.contract.workspace_graph import MAX_EVIDENCE, merge_document_graphs
 
 
 def doc(entities, relations):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphnode.exports import ExportFormat, export_format
+from graphnode.contract.exports import ExportFormat, export_format
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.parsing import (
     KEPT_ROLES,
@@ -28,7 +28,7 @@ from tasks.pipeline.sources.gemini import parse_gemini_activity
 SKIPPED_ROLES = frozenset({"system", "tool", "function", "developer"})
 
 
-# The shapes (graphnode.exports) are shared
+# The shapes (graphnode.contract.exports) are shared
 # with the API, which checks a request's shape before accepting it.
 #: Longest title derived from a first message.
 TITLE_CHARS = 80
@@ -280,8 +280,8 @@ def _parse_bundle(data: dict[str, Any]) -> list[SourceItem]:
 
 
 def parse_json(data: object) -> list[SourceItem]:
-    """Decoded JSON to items, by shape (``graphnode.exports.export_format``, the same check the
-    API makes); anything unrecognised says what is accepted."""
+    """Decoded JSON to items, by shape (``graphnode.contract.exports.export_format``, the same
+    check the API makes); anything unrecognised says what is accepted."""
     fmt = export_format(data)
     if fmt is ExportFormat.CHATGPT:
         return parse_chatgpt_export([data] if isinstance(data, dict) else data)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphnode.exports import ExportFormat
+from graphnode.contract.exports import ExportFormat
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.parsing import SourceItem, clean_text, content_id, timestamp_of, unique_ids
 

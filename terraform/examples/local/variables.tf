@@ -11,7 +11,7 @@ variable "region" {
 }
 
 variable "topology_file" {
-  description = "The topology YAML; null: the repository's graphnode/topology.yaml."
+  description = "The topology YAML; null: the repository's graphnode/contract/topology.yaml."
   type        = string
   default     = null
 }

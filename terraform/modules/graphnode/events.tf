@@ -7,7 +7,7 @@
 locals {
   events          = local.topology.events
   event_consumers = local.events.consumers
-  # Where each worker keeps its record (graphnode/beacon.py WORKERS_PREFIX).
+  # Where each worker keeps its record (graphnode/runtime/beacon.py WORKERS_PREFIX).
   worker_records = "ops/workers/"
 }
 

@@ -2,7 +2,7 @@
 # the AWS provider; see ../../examples/local and ../../examples/aws).
 #
 # Queues, dead-letter queues and the payload bucket are declared once, in
-# graphnode/topology.yaml (var.topology_file), which `graphnode provision` reads as well.
+# graphnode/contract/topology.yaml (var.topology_file), which `graphnode provision` reads as well.
 # This module only decides *how* they are built (encryption, TLS-only and redrive
 # permissions, public access, alarms, IAM); names, timeouts, retention, maxReceiveCount and
 # the lifecycle come from the YAML. Change them there, nowhere else.
@@ -27,12 +27,12 @@
 # alarms, optional EC2 autoscaling), outputs.tf.
 
 locals {
-  topology_file = coalesce(var.topology_file, "${path.module}/../../../graphnode/topology.yaml")
+  topology_file = coalesce(var.topology_file, "${path.module}/../../../graphnode/contract/topology.yaml")
   topology      = yamldecode(file(local.topology_file))
   queues        = local.topology.queues
   bucket        = local.topology.bucket
 
-  # Kept objects (graphnode/payloads.py, graph_key): no claim-check prefix may cover them
+  # Kept objects (graphnode/contract/payloads.py, graph_key): no claim-check prefix may cover them
   # (see the lifecycle configuration's precondition).
   graphs_prefix              = try(local.bucket.kept_graphs_prefix, "graphs/")
   superseded_expiration_days = try(local.bucket.superseded_expiration_days, null)
@@ -42,7 +42,7 @@ locals {
 
   # A message may wait its queue's retention, then its DLQ's, before `graphnode dlq
   # redrive` sends it back; its claim-check object must still exist then. The same rule as
-  # graphnode/topology.py applies when the YAML is loaded.
+  # graphnode/contract/topology.py applies when the YAML is loaded.
   seconds_per_day              = 86400
   longest_message_life_seconds = max([for spec in values(local.queues) : spec.message_retention_seconds + spec.dlq.message_retention_seconds]...)
 
@@ -240,7 +240,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "payloads" {
   }
 
   # A graph copy that no current graph uses any more is tagged by the result worker
-  # (graphnode/payloads.py, SUPERSEDED_TAG) and expires after the grace period, so requests
+  # (graphnode/contract/payloads.py, SUPERSEDED_TAG) and expires after the grace period, so requests
   # already sent against it still find it.
   dynamic "rule" {
     for_each = local.superseded_expiration_days != null ? [local.superseded_expiration_days] : []

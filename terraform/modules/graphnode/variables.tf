@@ -1,5 +1,5 @@
 variable "topology_file" {
-  description = "Path of the topology YAML that declares the queues, DLQs and bucket (the file `graphnode provision` reads). Null: the repository's graphnode/topology.yaml beside this module."
+  description = "Path of the topology YAML that declares the queues, DLQs and bucket (the file `graphnode provision` reads). Null: the repository's graphnode/contract/topology.yaml beside this module."
   type        = string
   default     = null
 }

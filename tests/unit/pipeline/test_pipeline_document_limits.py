@@ -114,13 +114,13 @@ def test_entities_past_the_limit_fail_the_document():
 
 
 def test_the_ingest_task_fails_the_job_naming_the_limit(tmp_path, monkeypatch):
-    from graphnode.contract import (
+    from graphnode.contract.messages import (
         MicroscopeIngestRequest,
         TaskType,
         make_envelope,
         parse_envelope,
     )
-    from graphnode.middleware import JobFailed
+    from graphnode.runtime.middleware import JobFailed
     from tasks import microscope
 
     raw = expanding_docx(tmp_path, 300)

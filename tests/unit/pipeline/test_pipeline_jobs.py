@@ -1,5 +1,5 @@
 """The job functions the task adapters call, with a stand-in embedder: each one's documents
-follow ``graphnode.graph_model`` and survive a round trip through the models unchanged."""
+follow ``graphnode.contract.graph_model`` and survive a round trip through the models unchanged."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 import pytest
 
-from graphnode.graph_model import (
+from graphnode.contract.graph_model import (
     Assignments,
     DocumentGraph,
     GraphDataError,

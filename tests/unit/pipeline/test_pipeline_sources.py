@@ -439,7 +439,7 @@ def test_unique_ids_suffixes_repeats():
 
 
 def test_the_api_accepts_exactly_the_document_types_the_parsers_read():
-    from graphnode.contract import DOCUMENT_EXTENSIONS
+    from graphnode.contract.messages import DOCUMENT_EXTENSIONS
     from tasks.pipeline.sources.documents import DOCUMENT_TYPES
 
     assert set(DOCUMENT_TYPES) == DOCUMENT_EXTENSIONS

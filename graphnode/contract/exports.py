@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from enum import StrEnum
 
-from graphnode.contract import BUNDLE_KEYS
+from graphnode.contract.messages import BUNDLE_KEYS
 
 
 class ExportFormat(StrEnum):

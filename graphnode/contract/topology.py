@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from graphnode.aws import aws_client
-from graphnode.payloads import SUPERSEDED_TAG
+from graphnode.contract.payloads import SUPERSEDED_TAG
 from graphnode.settings import CommonSettings
 
 logger = logging.getLogger(__name__)
@@ -87,9 +87,14 @@ class TopologyError(ValueError):
 
 
 @lru_cache(maxsize=1)
+def dlq_name(queue: str) -> str:
+    """The DLQ beside a queue: ``<queue>-dlq``, as topology.yaml names its own."""
+    return f"{queue}-dlq"
+
+
 def load_topology() -> Topology:
     """The declaration, read once per process (a worker consults it on every failure)."""
-    raw = yaml.safe_load(resources.files("graphnode").joinpath("topology.yaml").read_text())
+    raw = yaml.safe_load(resources.files(__package__).joinpath("topology.yaml").read_text())
     return parse_topology(raw)
 
 
@@ -190,8 +195,8 @@ def provision(settings: CommonSettings, topology: Topology | None = None,
     renamed = {"graph-req": settings.request_queue, "graph-res": settings.result_queue}
     for declared, spec in topology.queues.items():
         name = renamed.get(declared, declared)
-        dlq_name = spec.dlq_name if name == declared else f"{name}-dlq"
-        dlq_url = sqs.create_queue(QueueName=dlq_name)["QueueUrl"]
+        dlq = spec.dlq_name if name == declared else dlq_name(name)
+        dlq_url = sqs.create_queue(QueueName=dlq)["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]

@@ -6,7 +6,7 @@ payload bucket, so each keeps one small JSON object there, ``ops/workers/<hostna
 rewritten every ``BEACON_SECONDS`` from a thread of its main process and deleted on a clean
 shutdown. A record not refreshed for a minute is a dead worker's, and ``status`` skips it.
 Flower's worker list (its ``inspect`` calls) is answered from the same records
-(``inspect_reply``, through ``graphnode.transport.SqsControl``).
+(``inspect_reply``, through ``graphnode.runtime.transport.SqsControl``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from graphnode.aws import aws_client
-from graphnode.periodic import Periodic
+from graphnode.runtime.periodic import Periodic
 from graphnode.settings import CommonSettings
 
 logger = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ def main() -> None:
 @main.command()
 def provision() -> None:
     """Create the queues, DLQs and payload bucket of topology.yaml (idempotent)."""
-    from graphnode.topology import provision as provision_topology
+    from graphnode.contract.topology import provision as provision_topology
 
     created = provision_topology(CommonSettings())
     click.echo(json.dumps(created, indent=2))
@@ -38,8 +38,8 @@ def provision() -> None:
 def status(as_json: bool) -> None:
     """Queues and DLQs, workers seen in the last minute, jobs by type and state; exits 1
     naming the parts that could not be read."""
+    from graphnode.runtime.status import gather, render, unavailable_parts
     from graphnode.settings import ResultWorkerSettings
-    from graphnode.status import gather, render, unavailable_parts
 
     settings = ResultWorkerSettings()
     report = gather(settings, settings.store_url)
@@ -55,7 +55,7 @@ def status(as_json: bool) -> None:
 @click.option("--ttl", default=3600, show_default=True, help="Lifetime in seconds.")
 def token(user_id: str, ttl: int) -> None:
     """Mint a bearer token for USER_ID, signed with GRAPHNODE_JWT_SECRET."""
-    from graphnode.auth import mint_token
+    from graphnode.contract.tokens import mint_token
 
     try:
         click.echo(mint_token(ApiSettings(), user_id, ttl))
@@ -68,8 +68,8 @@ def token(user_id: str, ttl: int) -> None:
 def schema(part: str) -> None:
     """Print JSON Schemas, for clients in other languages: the graph documents (what S3 holds
     and the API answers: graph, summary, assignments, document graph) and the messages."""
-    from graphnode.contract import json_schemas
-    from graphnode.graph_model import graph_json_schemas
+    from graphnode.contract.graph_model import graph_json_schemas
+    from graphnode.contract.messages import json_schemas
 
     parts = {"graph": graph_json_schemas, "messages": json_schemas}
     chosen = parts if part == "all" else {part: parts[part]}
@@ -86,7 +86,7 @@ def dlq() -> None:
 @click.argument("queue", default="graph-res")
 def dlq_show(queue: str) -> None:
     """How many messages wait in QUEUE's DLQ, and what the first ten are."""
-    from graphnode.dlq import peek
+    from graphnode.ops.dlq import peek
 
     click.echo(json.dumps(peek(CommonSettings(), queue), indent=2))
 
@@ -95,7 +95,7 @@ def dlq_show(queue: str) -> None:
 @click.argument("queue", default="graph-res")
 def dlq_redrive(queue: str) -> None:
     """Send every message of QUEUE's DLQ back to QUEUE (after fixing the cause)."""
-    from graphnode.dlq import redrive
+    from graphnode.ops.dlq import redrive
 
     click.echo(f"moved {redrive(CommonSettings(), queue)} messages back to {queue}")
 
@@ -103,8 +103,8 @@ def dlq_redrive(queue: str) -> None:
 @main.command()
 def stack() -> None:
     """Run the embedded default stack in the foreground until Ctrl-C."""
-    from graphnode.auth import mint_token
-    from graphnode.devstack import DevStack
+    from graphnode.contract.tokens import mint_token
+    from graphnode.ops.devstack import DevStack
 
     with DevStack(Path(tempfile.mkdtemp(prefix="graphnode-"))) as dev:
         dev.start_all()
@@ -130,9 +130,9 @@ def stack() -> None:
               help="Seconds for the whole run; default: scaled with the export's size.")
 def demo(export_path: str | None, timeout: float | None) -> None:
     """Start the stack, generate a graph over HTTP, follow it over SSE, print the clusters."""
-    from graphnode.auth import mint_token
-    from graphnode.client import ApiClient
-    from graphnode.devstack import DevStack, StackError
+    from graphnode.contract.tokens import mint_token
+    from graphnode.ops.client import ApiClient
+    from graphnode.ops.devstack import DevStack, StackError
     from graphnode.samples import load_sample_export
 
     try:
@@ -180,7 +180,7 @@ def follow_job(client: Any, submit: Callable[[], dict[str, Any]], deadline: floa
     the job instead if the stream fails). ``quiet`` keeps stdout for JSON."""
     from tqdm import tqdm
 
-    from graphnode.client import ServerEvent
+    from graphnode.ops.client import ServerEvent
 
     events: Queue[Any] = Queue()
     connected = threading.Event()
@@ -288,7 +288,7 @@ def talking_to(api_url: str) -> Iterator[None]:
     """Turn what can go wrong with a running API into one line and an exit status."""
     import requests
 
-    from graphnode.client import ApiRequestError
+    from graphnode.ops.client import ApiRequestError
 
     try:
         yield
@@ -306,7 +306,7 @@ def talking_to(api_url: str) -> Iterator[None]:
 
 
 def _client(api_url: str, token: str) -> Any:
-    from graphnode.client import ApiClient
+    from graphnode.ops.client import ApiClient
 
     return ApiClient(api_url, token)
 

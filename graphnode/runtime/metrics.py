@@ -127,7 +127,7 @@ class QueueCollector(Collector):
         self._cached: tuple[float, list[dict[str, Any]]] | None = None
 
     def depths(self) -> list[dict[str, Any]]:
-        from graphnode.status import queue_depths
+        from graphnode.runtime.status import queue_depths
 
         with self._lock:
             now = time.monotonic()

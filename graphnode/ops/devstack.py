@@ -183,7 +183,7 @@ class DevStack:
         self.start_redis()
 
     def provision(self) -> None:
-        subprocess.run([sys.executable, "-m", "graphnode.cli", "provision"], env=self.env,
+        subprocess.run([sys.executable, "-m", "graphnode.ops.cli", "provision"], env=self.env,
                        check=True, capture_output=True)
 
     def start_api(self, name: str = "api", env: dict[str, str] | None = None,

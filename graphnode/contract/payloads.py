@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from graphnode.aws import aws_client
-from graphnode.contract import TASK_ID_PATTERN, USER_ID_PATTERN
+from graphnode.contract.messages import TASK_ID_PATTERN, USER_ID_PATTERN
 from graphnode.settings import CommonSettings
 
 CHECKSUM_METADATA_KEY = "sha256"

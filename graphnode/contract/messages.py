@@ -61,7 +61,7 @@ class JobStatus(StrEnum):
 
 class FailureKind(StrEnum):
     """Why a job FAILED; decides whether a later delivery may still complete it
-    (``graphnode.lifecycle``)."""
+    (``graphnode.contract.lifecycle``)."""
 
     INPUT = "input"                           # the request cannot succeed (bad input, limits)
     GAVE_UP = "gave_up"                       # the request failed on every receive

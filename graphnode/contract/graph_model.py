@@ -7,7 +7,7 @@ answers with these models in ``/openapi.json``; ``graphnode schema`` prints thei
 Schema. The pipeline itself keeps building plain dicts (fast for 100k nodes): a document is
 validated once where it crosses a boundary, never node by node, and what is stored is the
 document as built, so the wire JSON is exactly the pipeline's. Field names are the wire's
-camelCase, as in ``graphnode.contract``. Only pydantic here: the API and the result worker
+camelCase, as in ``graphnode.contract.messages``. Only pydantic here: the API and the result worker
 import it without numpy or the pipeline.
 """
 
@@ -312,8 +312,8 @@ class WorkspaceRelation(_Document):
 
 
 class WorkspaceGraph(_Document):
-    """A workspace's document graphs merged by entity id (``graphnode.workspace``), as the
-    API answers it; built on read from stored document graphs, so not stored itself."""
+    """A workspace's document graphs merged by entity id (``graphnode.contract.workspace_graph``),
+    as the API answers it; built on read from stored document graphs, so not stored itself."""
 
     entities: list[WorkspaceEntity]
     relations: list[WorkspaceRelation]

@@ -7,7 +7,7 @@ import time
 
 import jwt
 
-from graphnode.contract import USER_ID_PATTERN
+from graphnode.contract.messages import USER_ID_PATTERN
 from graphnode.settings import ApiSettings
 
 

@@ -23,7 +23,7 @@ The channel logs one line and polls that queue again after ``RECEIVE_RETRY_SECON
 
 Events leave the hot path: kombu publishes each one with a synchronous SNS ``Publish`` from
 the worker's main loop; the channel hands them to a background batcher
-(``graphnode.event_batches``) that packs and publishes them every
+(``graphnode.runtime.event_batches``) that packs and publishes them every
 ``graphnode_events_flush_seconds`` (0: kombu's own publish per event).
 
 And one for messages that wait: a receive names its own visibility timeout, the heartbeat's
@@ -46,7 +46,7 @@ thread-safe, so the channels of one process share one client per service and cre
 Remote control (``inspect``, ``control``, ``status``) needs a reply queue per caller and is
 not carried; ``SqsControl`` says so in one line and points at ``graphnode status``. Flower
 lists workers from ``inspect`` answers (``/api/workers``, its worker pages): those it asks
-are answered from the records the workers keep in the bucket (``graphnode.beacon``).
+are answered from the records the workers keep in the bucket (``graphnode.runtime.beacon``).
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ from kombu.transport.SQS import Channel as SqsChannel
 from kombu.transport.SQS import Transport as SqsTransport
 from vine import promise
 
-from graphnode.beacon import INSPECTABLE, inspect_reply
-from graphnode.event_batches import HEARTBEAT_ROUTING_KEY, batcher_for, flush_all
+from graphnode.runtime.beacon import INSPECTABLE, inspect_reply
+from graphnode.runtime.event_batches import HEARTBEAT_ROUTING_KEY, batcher_for, flush_all
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class SqsControl(Control):
 
     def _answer_from_records(self, command: str, destination: Any) -> list[dict[str, Any]]:
         """One reply per live worker (or per ``destination``), as Celery's replies come."""
-        from graphnode.status import live_workers
+        from graphnode.runtime.status import live_workers
 
         try:
             records = live_workers(self.app.graphnode_settings)

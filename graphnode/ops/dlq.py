@@ -11,14 +11,11 @@ import json
 from typing import Any
 
 from graphnode.aws import aws_client
+from graphnode.contract.topology import dlq_name
 from graphnode.settings import CommonSettings
 
 #: SQS returns at most 10 messages per ReceiveMessage.
 SQS_MAX_BATCH = 10
-
-
-def dlq_name(queue: str) -> str:
-    return f"{queue}-dlq"
 
 
 def describe(body: str) -> dict[str, Any]:

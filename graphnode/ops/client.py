@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from graphnode.exports import is_zip
+from graphnode.contract.exports import is_zip
 
 #: Exports larger than this go straight to S3 through a presigned PUT (``POST /v1/uploads``).
 PRESIGN_ABOVE_BYTES = 8 * 1024 * 1024

@@ -19,11 +19,11 @@ from kombu import Exchange, Queue
 from kombu.transport import TRANSPORT_ALIASES
 from pydantic import ValidationError
 
-from graphnode.contract import TaskType
-from graphnode.lifecycle import visibility_window_seconds
-from graphnode.roles import TASK_MODULES, queue_for, role_settings
+from graphnode.contract.lifecycle import visibility_window_seconds
+from graphnode.contract.messages import TaskType
+from graphnode.contract.topology import EmulatorReprovisioner
+from graphnode.runtime.roles import TASK_MODULES, queue_for, role_settings
 from graphnode.settings import CommonSettings, describe_invalid
-from graphnode.topology import EmulatorReprovisioner
 
 #: Long polling: SQS holds a ReceiveMessage open up to 20 s (its maximum) until a message
 #: arrives, so idle workers make 3 requests a minute instead of dozens.
@@ -32,10 +32,10 @@ SQS_LONG_POLL_SECONDS = 20
 #: A task past its soft time limit has this long to end before its process is killed.
 HARD_TIME_LIMIT_GRACE_SECONDS = 60
 
-#: kombu's SQS transport with Celery events over SNS (graphnode.transport).
+#: kombu's SQS transport with Celery events over SNS (graphnode.runtime.transport).
 TRANSPORT_ALIAS = "graphnode-sqs"
 # Registered on import, so that every broker URL that ``celery_config`` builds resolves.
-TRANSPORT_ALIASES.setdefault(TRANSPORT_ALIAS, "graphnode.transport:Transport")
+TRANSPORT_ALIASES.setdefault(TRANSPORT_ALIAS, "graphnode.runtime.transport:Transport")
 
 
 def celery_config(settings: CommonSettings) -> dict[str, Any]:
@@ -58,7 +58,8 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
             "predefined_queues": predefined,
             **events,
             "wait_time_seconds": SQS_LONG_POLL_SECONDS,
-            # Each receive hides its messages for one heartbeat window (graphnode.transport).
+            # Each receive hides its messages for one heartbeat window
+            # (graphnode.runtime.transport).
             "graphnode_receive_visibility_seconds": visibility_window_seconds(
                 settings.visibility_heartbeat_seconds),
             # A queue gone from the emulator (restarted empty) is provisioned again.
@@ -86,8 +87,8 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_acks_on_failure_or_timeout": False,
         # A lost worker's message is left unacknowledged like any failure, and comes back
-        # after the backoff (graphnode.middleware). Celery's requeue would have kombu hide it
-        # for the long-poll time (20 s) instead.
+        # after the backoff (graphnode.runtime.middleware). Celery's requeue would have kombu
+        # hide it for the long-poll time (20 s) instead.
         "task_reject_on_worker_lost": False,
         "worker_prefetch_multiplier": 1,
         # Every task is bounded (result handlers set shorter limits of their own).
@@ -95,7 +96,7 @@ def celery_config(settings: CommonSettings) -> dict[str, Any]:
         "task_time_limit": settings.task_soft_time_limit_seconds + HARD_TIME_LIMIT_GRACE_SECONDS,
         # Results travel as messages on graph-res, not through a Celery result backend.
         "task_ignore_result": True,
-        # Task events and worker heartbeats ride the SNS topic (graphnode.transport);
+        # Task events and worker heartbeats ride the SNS topic (graphnode.runtime.transport);
         # a reader consumes its declared queue. Remote control needs a reply queue per
         # caller and stays off (graphnode status shows workers and their tasks).
         "worker_enable_remote_control": False,
@@ -144,7 +145,7 @@ class GraphNodeCelery(Celery):
 
     @cached_property
     def Worker(self) -> Any:  # Celery's name
-        from graphnode.worker_ops import RoleWorker
+        from graphnode.runtime.worker_ops import RoleWorker
 
         return self.subclass_with_self(RoleWorker)
 
@@ -159,11 +160,11 @@ def create_celery_app(settings: CommonSettings | None = None, *, worker: bool = 
     """
     settings = settings or CommonSettings()
     app = GraphNodeCelery("graphnode", set_as_current=True,
-                          control="graphnode.transport:SqsControl")
+                          control="graphnode.runtime.transport:SqsControl")
     app.conf.update(celery_config(settings))
     app.graphnode_settings = settings  # type: ignore[attr-defined]
     if worker:
-        from graphnode import middleware, worker_ops
+        from graphnode.runtime import middleware, worker_ops
 
         middleware.install(app)
         # Settings first: a worker with a bad setting refuses to start before it waits for

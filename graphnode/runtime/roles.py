@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from graphnode.contract import TaskType
+from graphnode.contract.messages import TaskType
 from graphnode.settings import CommonSettings, GpuWorkerSettings, ResultWorkerSettings
 
 REQUEST_TASK_MODULES = [

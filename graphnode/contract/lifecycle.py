@@ -1,6 +1,6 @@
 """The job lifecycle in one place: states, transitions, what each failure does, and what a
 redrive can recover. Pure rules, no I/O: the store adapters apply them inside their
-transactions and the Celery middleware (``graphnode.middleware``) applies them to messages.
+transactions and the Celery middleware (``graphnode.runtime.middleware``) applies them to messages.
 
 A job is PENDING when the API accepts it, RUNNING from its first progress report, and ends
 COMPLETED or FAILED when its result is committed by the result worker. A final state is
@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from graphnode.contract import FailureKind, JobStatus, TaskType
+from graphnode.contract.messages import FailureKind, JobStatus, TaskType
 
 #: A message a worker holds (received, running or waiting its turn) is kept invisible for
 #: this many heartbeat intervals, from its receive on: short, so that a message whose

@@ -5,7 +5,7 @@
   ``ApproximateAgeOfOldestMessage`` where it exists (real AWS); otherwise, for the request
   queue, the age of the oldest PENDING job in the store. Messages are never received to
   look at them: a receive counts towards maxReceiveCount, and so towards the DLQ.
-- Workers: the records every worker keeps in the payload bucket (``graphnode.beacon``);
+- Workers: the records every worker keeps in the payload bucket (``graphnode.runtime.beacon``);
   only those seen within ``WORKER_SEEN_SECONDS`` are listed.
 - Jobs: by type and state, from the store (when this machine can reach it).
 
@@ -30,7 +30,7 @@ QUEUE_ATTRIBUTES = {
 
 
 def monitored_queues(settings: CommonSettings) -> list[str]:
-    from graphnode.dlq import dlq_name
+    from graphnode.contract.topology import dlq_name
 
     names = [settings.request_queue, settings.result_queue]
     return [name for queue in names for name in (queue, dlq_name(queue))]
@@ -66,7 +66,7 @@ def oldest_message_age(settings: CommonSettings, queue: str) -> float | None:
 
 
 def live_workers(settings: CommonSettings, now: datetime | None = None) -> list[dict[str, Any]]:
-    from graphnode.beacon import read_records
+    from graphnode.runtime.beacon import read_records
 
     now = now or datetime.now(UTC)
     fresh = []

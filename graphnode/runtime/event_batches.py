@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from graphnode.metrics import EVENT_PUBLISHES, EVENTS_DROPPED
+from graphnode.runtime.metrics import EVENT_PUBLISHES, EVENTS_DROPPED
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What a worker tells operators about itself: its record for ``graphnode status``
-(``graphnode.beacon``), its Prometheus exporter, and the task counts and durations behind it;
-and the worker class that loads only its role's tasks.
+(``graphnode.runtime.beacon``), its Prometheus exporter, and the task counts and durations behind
+it; and the worker class that loads only its role's tasks.
 
 Signals, so that the task bodies and the lifecycle middleware stay as they are:
 ``task_received`` runs in the worker's main process (redeliveries), ``task_prerun`` and
@@ -16,9 +16,9 @@ from typing import Any
 from celery import Celery, signals
 from celery.apps.worker import Worker
 
-from graphnode import logs, metrics
-from graphnode.beacon import WorkerBeacon
-from graphnode.roles import role_task_modules, worker_role
+from graphnode.runtime import logs, metrics
+from graphnode.runtime.beacon import WorkerBeacon
+from graphnode.runtime.roles import role_task_modules, worker_role
 from graphnode.settings import CommonSettings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def wait_for_queues(settings: CommonSettings, queues: list[str],
     import sys
 
     from graphnode.aws import aws_client
-    from graphnode.transport import names_missing_queue
+    from graphnode.runtime.transport import names_missing_queue
 
     provisioned = False
     while True:
@@ -49,7 +49,7 @@ def wait_for_queues(settings: CommonSettings, queues: list[str],
         except Exception as exc:
             missing = names_missing_queue(exc)
             if missing and settings.uses_local_emulator and not provisioned:
-                from graphnode.topology import provision
+                from graphnode.contract.topology import provision
 
                 provision(settings)
                 provisioned = True

@@ -13,8 +13,8 @@
   running ones keep their heartbeat until they finish or the hand-back deadline passes. On
   a cold shutdown (SIGQUIT) every message goes back at once.
 
-The states, transitions and what each failure does are in ``graphnode.lifecycle`` and in the
-README's lifecycle table.
+The states, transitions and what each failure does are in ``graphnode.contract.lifecycle`` and in
+the README's lifecycle table.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import os
 import signal
 import threading
 import time
-import uuid
 from typing import Any
 
 from billiard.einfo import ExceptionWithTraceback
@@ -33,49 +32,29 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.worker import state as worker_state
 from celery.worker.request import Request
 
-from graphnode import logs, metrics
 from graphnode.aws import aws_client
-from graphnode.contract import (
+from graphnode.contract.lifecycle import retry_delay, visibility_window_seconds
+from graphnode.contract.messages import (
     PAYLOAD_MODELS,
     ContractError,
     FailureKind,
     JobStatus,
     Progress,
     TaskType,
-    make_envelope,
     parse_envelope,
 )
-from graphnode.lifecycle import retry_delay, visibility_window_seconds
-from graphnode.payloads import PayloadMissing, PayloadStore, foreign_keys, result_key
-from graphnode.periodic import Periodic
+from graphnode.contract.payloads import PayloadMissing, PayloadStore, foreign_keys, result_key
+from graphnode.contract.topology import QueueSpec, load_topology
+from graphnode.runtime import logs, metrics
+from graphnode.runtime.periodic import Periodic
+from graphnode.runtime.sender import send_message
 from graphnode.settings import CommonSettings
-from graphnode.topology import QueueSpec, load_topology
 
 logger = logging.getLogger(__name__)
 
 
 class JobFailed(Exception):
     """A permanent failure (bad input, say): retrying cannot help, so the job ends FAILED."""
-
-
-def celery_task_id(task_type: TaskType, task_id: str) -> str:
-    """The Celery id of a contract message, so Flower, logs and the API name one job alike:
-    a request is its job's ``taskId``; its result ``<taskId>-result``; each progress report
-    ``<taskId>-progress-<n>`` (many per job; Flower keeps one entry per Celery id)."""
-    if task_type.is_request:
-        return task_id
-    if task_type == TaskType.GRAPH_GENERATION_PROGRESS:
-        return f"{task_id}-progress-{uuid.uuid4().hex[:12]}"
-    return f"{task_id}-result"
-
-
-def send_message(app: Celery, task_type: TaskType, task_id: str, payload: Any) -> None:
-    """Send one contract message; the route (graph-req or graph-res) follows the task type."""
-    app.send_task(task_type.value, args=[make_envelope(task_type, task_id, payload)],
-                  task_id=celery_task_id(task_type, task_id),
-                  # What Celery's logs, events and Flower show as the arguments: the job,
-                  # never its payload.
-                  argsrepr=repr({"taskId": task_id}), kwargsrepr="{}")
 
 
 def result_type_for(request_type: TaskType) -> TaskType:
@@ -170,7 +149,7 @@ class EnvelopeTask(Task):
     """Base of every task: one positional argument, a contract envelope."""
 
     abstract = True
-    Request = "graphnode.middleware:SqsRequest"
+    Request = "graphnode.runtime.middleware:SqsRequest"
 
     def __call__(self, envelope: Any) -> Any:
         task_type = TaskType(self.name)
