@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,13 +31,13 @@ from tasks.pipeline.errors import InputError
 from tasks.pipeline.graph import (
     CLUSTER_ID_PATTERN,
     CLUSTER_KEYWORDS,
-    KEY_THEMES,
     NODE_KEYWORDS,
-    SUBCLUSTER_KEYWORDS,
+    cluster_entry,
     cluster_sort_key,
-    describe_cluster,
     iso_timestamp,
     nearest_to_centroid,
+    node_entry,
+    subcluster_entry,
 )
 from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
 from tasks.pipeline.neighbours import query_neighbours
@@ -248,33 +249,24 @@ def _add_to_subclusters(
             subs[int(np.argmax(centres @ unit[row]))]["nodeIds"].append(ids[row])
 
 
-def add_nodes(
-    graph: dict[str, Any],
-    embeddings: np.ndarray,
-    new_items: list[SourceItem],
-    new_embeddings: np.ndarray,
-    *,
-    join_threshold: float = 0.45,
-    k: int = 5,
-    edge_threshold: float = 0.5,
-) -> tuple[dict[str, Any], np.ndarray, list[dict[str, Any]]]:
-    """Add ``new_items`` to ``graph``; returns ``(graph, embeddings, assignments)``.
+@dataclass
+class Placement:
+    """Where each fresh item goes: the nearest populated cluster (``best_at``, its similarity
+    ``best_sim`` and that cluster's join threshold), whether it joins it (``joins``; forced
+    ones for want of a group of their own), and the groups that open new clusters."""
 
-    ``embeddings`` are the stored nodes' vectors in ``graph["nodes"]`` order. The input graph is
-    not modified. The returned embeddings are unit rows (float32), old then new, in node order.
-    Assignments, one per new item in input order: ``nodeId, origId, clusterId, clusterName,
-    confidence, similarity`` (to the chosen centroid, or the best existing one for a new
-    cluster; ``None`` when the graph had no clusters), ``reason``, ``newCluster``.
-    """
-    old, new = _check_inputs(graph, embeddings, new_items, new_embeddings)
-    out = copy.deepcopy(graph)
-    nodes: list[dict[str, Any]] = out["nodes"]
-    meta = out.setdefault("metadata", {})
-    clusters_meta: dict[str, dict[str, Any]] = meta.setdefault("clusters", {})
-    unit_old = l2_normalize(old).astype(np.float32)
-    unit_new = l2_normalize(new).astype(np.float32)
+    best_at: np.ndarray
+    best_sim: np.ndarray
+    threshold: np.ndarray
+    joins: np.ndarray
+    forced: np.ndarray
+    groups: list[list[int]]
 
-    # Re-added items: skip identical ones, refuse changed ones.
+
+def _readded(nodes: list[dict[str, Any]], unit_old: np.ndarray, new_items: list[SourceItem],
+             unit_new: np.ndarray) -> tuple[list[dict[str, Any] | None], list[int]]:
+    """Assignments of the items already in the graph (the same item: skipped; a changed one:
+    refused), and the positions of the fresh ones."""
     node_at = {n["id"]: i for i, n in enumerate(nodes)}
     node_at.update({n["origId"]: i for i, n in enumerate(nodes) if n.get("origId") is not None})
     assignments: list[dict[str, Any] | None] = [None] * len(new_items)
@@ -300,35 +292,40 @@ def add_nodes(
             "confidence": node.get("confidence"), "similarity": round(similarity, 4),
             "reason": ALREADY_IN_GRAPH, "newCluster": False,
         }
+    return assignments, fresh
 
-    # Existing clusters, frozen: id, name, centroid.
-    old_cluster = [str(n.get("clusterId")) for n in nodes]
-    existing = sorted(set(old_cluster) | set(clusters_meta), key=cluster_sort_key)
-    populated = sorted(set(old_cluster), key=cluster_sort_key)
+
+def _stored_names(old_cluster: list[str], nodes: list[dict[str, Any]],
+                  clusters_meta: dict[str, dict[str, Any]], existing: list[str]) -> dict[str, str]:
+    """Each existing cluster's name as stored (metadata first, then its nodes, then its id)."""
     name_of: dict[str, str] = {}
     for cid, n in zip(old_cluster, nodes, strict=True):
         stored = clusters_meta.get(cid, {}).get("name") or n.get("clusterName")
         name_of.setdefault(cid, stored or cid)
     for cid in existing:
         name_of.setdefault(cid, clusters_meta.get(cid, {}).get("name") or cid)
-    x = unit_new[fresh]
+    return name_of
+
+
+def place(x: np.ndarray, unit_old: np.ndarray, old_cluster: list[str], populated: list[str],
+          join_threshold: float) -> Placement:
+    """Join each item to its nearest frozen cluster when similar enough; new clusters only
+    from coherent groups of several unplaced items; the rest placed in their nearest cluster
+    anyway (forced, low confidence: no one-item clusters)."""
     if populated:
         sims = x @ centroids_of_clusters(unit_old, old_cluster, populated).T
         best_at = sims.argmax(axis=1)
-        best_sim = sims[np.arange(len(fresh)), best_at]
+        best_sim = sims[np.arange(len(x)), best_at]
+        thresholds = cluster_join_thresholds(unit_old, old_cluster, populated, join_threshold)
+        item_threshold = thresholds[best_at]
+        group_threshold = float(np.median(thresholds))
     else:
-        best_at = np.zeros(len(fresh), dtype=np.int64)
-        best_sim = np.full(len(fresh), -np.inf)
-    thresholds = (
-        cluster_join_thresholds(unit_old, old_cluster, populated, join_threshold)
-        if populated else np.zeros(0)
-    )
-    item_threshold = thresholds[best_at] if populated else np.full(len(fresh), join_threshold)
+        best_at = np.zeros(len(x), dtype=np.int64)
+        best_sim = np.full(len(x), -np.inf)
+        item_threshold = np.full(len(x), join_threshold)
+        group_threshold = join_threshold
     joins = best_sim >= item_threshold
     pending = np.flatnonzero(~joins)
-    # New clusters only from coherent groups of several unplaced items; the rest are placed in
-    # their nearest cluster anyway, with a low confidence (no one-item clusters).
-    group_threshold = float(np.median(thresholds)) if populated else join_threshold
     groups, strays = [], []
     for group in similarity_groups(x[pending], group_threshold):
         rows = [int(pending[g]) for g in group]
@@ -338,12 +335,86 @@ def add_nodes(
             groups.append(rows)
         else:
             strays.extend(rows)
-    forced = np.zeros(len(fresh), dtype=bool)
+    forced = np.zeros(len(x), dtype=bool)
     forced[strays] = True
-    joins = joins | forced
-    new_ids = next_cluster_ids(existing, len(groups))
-    cluster_of = [populated[int(best_at[f])] if joins[f] else "" for f in range(len(fresh))]
-    for cid, group in zip(new_ids, groups, strict=True):
+    return Placement(best_at, best_sim, item_threshold, joins | forced, forced, groups)
+
+
+def _confidence_and_reason(f: int, placed: Placement, cid: str, name_of: dict[str, str],
+                           best_name: str | None, size: int | None) -> tuple[float, str]:
+    """How sure the placement of fresh item ``f`` in ``cid`` is, and why, in words."""
+    sim, threshold = float(placed.best_sim[f]), float(placed.threshold[f])
+    if placed.forced[f]:
+        return FORCED_JOIN_CONFIDENCE, (
+            f"similarity {sim:.2f} to centroid of '{name_of[cid]}' is below its threshold "
+            f"{threshold:.2f}, but no group of {MIN_NEW_CLUSTER_SIZE} similar new items "
+            "formed a cluster: nearest cluster, low confidence")
+    if placed.joins[f]:
+        return join_confidence(sim, threshold), (
+            f"similarity {sim:.2f} to centroid of '{name_of[cid]}' (its threshold "
+            f"{threshold:.2f})")
+    best = sim if best_name is not None else None
+    return (new_cluster_confidence(best, threshold),
+            new_cluster_reason(best, best_name, threshold, name_of[cid], size or 0))
+
+
+def _new_edges(unit_old: np.ndarray, x: np.ndarray, row_clusters: list[str], ids: list[str],
+               k: int, edge_threshold: float) -> list[dict[str, Any]]:
+    """Each new node's edges to its k nearest among stored nodes and the other new nodes."""
+    n_old = len(unit_old)
+    if not len(x) or k < 1 or n_old + len(x) < 2:
+        return []
+    parts = [query_neighbours(unit_old, x, k)]
+    if len(x) >= 2:
+        s, i = nearest_neighbours(x, k)
+        parts.append((s, np.where(i >= 0, i + n_old, -1)))
+    sims_new, ids_new = merge_neighbours(parts, k)
+    sims_all = np.vstack([np.full((n_old, k), -np.inf, dtype=np.float32), sims_new])
+    ids_all = np.vstack([np.full((n_old, k), -1, dtype=np.int64), ids_new])
+    label_ids = {c: i for i, c in enumerate(dict.fromkeys(row_clusters))}
+    row_labels = np.array([label_ids[c] for c in row_clusters], dtype=np.int64)
+    return [{**e, "source": ids[e["source"]], "target": ids[e["target"]]}
+            for e in edges_from_neighbours(sims_all, ids_all, row_labels, edge_threshold)]
+
+
+def add_nodes(
+    graph: dict[str, Any],
+    embeddings: np.ndarray,
+    new_items: list[SourceItem],
+    new_embeddings: np.ndarray,
+    *,
+    join_threshold: float = 0.45,
+    k: int = 5,
+    edge_threshold: float = 0.5,
+) -> tuple[dict[str, Any], np.ndarray, list[dict[str, Any]]]:
+    """Add ``new_items`` to ``graph``; returns ``(graph, embeddings, assignments)``.
+
+    ``embeddings`` are the stored nodes' vectors in ``graph["nodes"]`` order. The input graph is
+    not modified. The returned embeddings are unit rows (float32), old then new, in node order.
+    Assignments, one per new item in input order: ``nodeId, origId, clusterId, clusterName,
+    confidence, similarity`` (to the chosen centroid, or the best existing one for a new
+    cluster; ``None`` when the graph had no clusters), ``reason``, ``newCluster``.
+    """
+    old, new = _check_inputs(graph, embeddings, new_items, new_embeddings)
+    out = copy.deepcopy(graph)
+    nodes: list[dict[str, Any]] = out["nodes"]
+    meta = out.setdefault("metadata", {})
+    clusters_meta: dict[str, dict[str, Any]] = meta.setdefault("clusters", {})
+    unit_old = l2_normalize(old).astype(np.float32)
+    unit_new = l2_normalize(new).astype(np.float32)
+    assignments, fresh = _readded(nodes, unit_old, new_items, unit_new)
+
+    # Existing clusters, frozen: id, name, centroid.
+    old_cluster = [str(n.get("clusterId")) for n in nodes]
+    existing = sorted(set(old_cluster) | set(clusters_meta), key=cluster_sort_key)
+    populated = sorted(set(old_cluster), key=cluster_sort_key)
+    name_of = _stored_names(old_cluster, nodes, clusters_meta, existing)
+    x = unit_new[fresh]
+    placed = place(x, unit_old, old_cluster, populated, join_threshold)
+    new_ids = next_cluster_ids(existing, len(placed.groups))
+    cluster_of = [populated[int(placed.best_at[f])] if placed.joins[f] else ""
+                  for f in range(len(fresh))]
+    for cid, group in zip(new_ids, placed.groups, strict=True):
         for f in group:
             cluster_of[f] = cid
 
@@ -354,98 +425,53 @@ def add_nodes(
     labels = np.array([label_of[c] for c in cluster_of], dtype=np.int64)
     per_cluster = cluster_keywords(texts, labels, top_n=CLUSTER_KEYWORDS) if texts else {}
     taken = {str(v) for v in name_of.values() if v}
-    for cid, group in zip(new_ids, groups, strict=True):
+    for cid, group in zip(new_ids, placed.groups, strict=True):
         words = per_cluster.get(label_of[cid], [])
-        name = unique_name(cluster_name(words), taken)
-        taken.add(name)
-        name_of[cid] = name
+        name_of[cid] = unique_name(cluster_name(words), taken)
+        taken.add(name_of[cid])
         central = nearest_to_centroid(x, np.asarray(group), 2)
-        clusters_meta[cid] = {
-            "name": name,
-            "description": describe_cluster(
-                words, [new_items[fresh[f]].title for f in central], len(group)
-            ),
-            "size": len(group),
-            "keyThemes": words[:KEY_THEMES],
-        }
+        clusters_meta[cid] = cluster_entry(
+            name_of[cid], words, [new_items[fresh[f]].title for f in central], len(group))
 
     # Nodes and assignments.
-    best_name = [name_of[populated[int(b)]] if populated else None for b in best_at]
     for f, j in enumerate(fresh):
         item, cid = new_items[j], cluster_of[f]
-        sim = float(best_sim[f]) if populated else None
-        if forced[f]:
-            confidence = FORCED_JOIN_CONFIDENCE
-            reason = (f"similarity {best_sim[f]:.2f} to centroid of '{name_of[cid]}' is below "
-                      f"its threshold {item_threshold[f]:.2f}, but no group of "
-                      f"{MIN_NEW_CLUSTER_SIZE} similar new items formed a cluster: nearest "
-                      "cluster, low confidence")
-        elif joins[f]:
-            confidence = join_confidence(float(best_sim[f]), float(item_threshold[f]))
-            reason = (f"similarity {best_sim[f]:.2f} to centroid of '{name_of[cid]}' "
-                      f"(its threshold {item_threshold[f]:.2f})")
-        else:
-            confidence = new_cluster_confidence(sim, float(item_threshold[f]))
-            reason = new_cluster_reason(
-                sim, best_name[f], float(item_threshold[f]), name_of[cid],
-                clusters_meta[cid]["size"],
-            )
-        nodes.append({
-            "id": item.id, "origId": item.id, "clusterId": cid, "clusterName": name_of[cid],
-            "keywords": per_node[f], "timestamp": iso_timestamp(item.timestamp),
-            "numSections": int(item.num_sections), "sourceType": item.source_type,
-            "title": item.title, "confidence": round(confidence, 4),
-        })
+        best_name = name_of[populated[int(placed.best_at[f])]] if populated else None
+        confidence, reason = _confidence_and_reason(
+            f, placed, cid, name_of, best_name, clusters_meta.get(cid, {}).get("size"))
+        nodes.append(node_entry(item, cid, name_of[cid], per_node[f], confidence))
+        sim = float(placed.best_sim[f]) if populated else None
         assignments[j] = {
             "nodeId": item.id, "origId": item.id, "clusterId": cid, "clusterName": name_of[cid],
             "confidence": round(confidence, 4),
             "similarity": None if sim is None else round(sim, 4),
-            "reason": reason, "newCluster": not bool(joins[f]),
+            "reason": reason, "newCluster": not bool(placed.joins[f]),
         }
 
-    # Edges: each new node's k nearest among stored nodes and the other new nodes.
     if not isinstance(out.get("edges"), list):
         out["edges"] = []
-    edges: list[dict[str, Any]] = out["edges"]
-    n_old = len(unit_old)
-    all_unit = np.vstack([unit_old, x]).astype(np.float32)
     ids = [n["id"] for n in nodes]
-    if fresh and k >= 1 and len(all_unit) >= 2:
-        parts = [query_neighbours(unit_old, x, k)]
-        if len(fresh) >= 2:
-            s, i = nearest_neighbours(x, k)
-            parts.append((s, np.where(i >= 0, i + n_old, -1)))
-        sims_new, ids_new = merge_neighbours(parts, k)
-        sims_all = np.vstack([np.full((n_old, k), -np.inf, dtype=np.float32), sims_new])
-        ids_all = np.vstack([np.full((n_old, k), -1, dtype=np.int64), ids_new])
-        label_ids = {c: i for i, c in enumerate(dict.fromkeys(old_cluster + cluster_of))}
-        row_labels = np.array([label_ids[c] for c in old_cluster + cluster_of], dtype=np.int64)
-        for e in edges_from_neighbours(sims_all, ids_all, row_labels, edge_threshold):
-            edges.append({**e, "source": ids[e["source"]], "target": ids[e["target"]]})
+    out["edges"] += _new_edges(unit_old, x, old_cluster + cluster_of, ids, k, edge_threshold)
+    all_unit = np.vstack([unit_old, x]).astype(np.float32)
 
     # Subclusters: joined nodes go to their nearest subcluster; a new cluster is one subcluster.
     if isinstance(out.get("subclusters"), list):
-        row_of = {node_id: r for r, node_id in enumerate(ids)}
+        n_old = len(unit_old)
         joined: dict[str, list[int]] = {}
         for f in range(len(fresh)):
-            if joins[f]:
+            if placed.joins[f]:
                 joined.setdefault(cluster_of[f], []).append(n_old + f)
-        _add_to_subclusters(out["subclusters"], all_unit, row_of, joined, ids)
-        for cid, group in zip(new_ids, groups, strict=True):
+        _add_to_subclusters(out["subclusters"], all_unit, {node_id: r for r, node_id in
+                                                         enumerate(ids)}, joined, ids)
+        for cid, group in zip(new_ids, placed.groups, strict=True):
             representative = nearest_to_centroid(x, np.asarray(group), 1)[0]
-            out["subclusters"].append({
-                "id": f"{cid}-sub-0", "clusterId": cid,
-                "nodeIds": [ids[n_old + f] for f in group],
-                "representativeNodeId": ids[n_old + representative],
-                "topKeywords": clusters_meta[cid]["keyThemes"][:SUBCLUSTER_KEYWORDS]
-                or per_node[representative][:SUBCLUSTER_KEYWORDS],
-            })
+            out["subclusters"].append(subcluster_entry(
+                cid, 0, [ids[n_old + f] for f in group], ids[n_old + representative],
+                clusters_meta[cid]["keyThemes"] or per_node[representative]))
 
-    counts: dict[str, int] = {}
-    for n in nodes:
-        counts[str(n.get("clusterId"))] = counts.get(str(n.get("clusterId")), 0) + 1
+    sizes = Counter(str(n.get("clusterId")) for n in nodes)
     for cid, entry in clusters_meta.items():
-        entry["size"] = counts.get(cid, 0)
+        entry["size"] = sizes.get(cid, 0)
     meta["totalNodes"] = len(nodes)
     meta["totalEdges"] = len(out["edges"])
     meta["updatedAt"] = datetime.now(tz=UTC).isoformat()

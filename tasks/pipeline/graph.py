@@ -135,6 +135,114 @@ def subclusters_of(
     return ordered
 
 
+def node_entry(item: SourceItem, cluster: str, name: str, keywords: list[str],
+               confidence: float) -> dict[str, Any]:
+    """A graph node of ``item`` in ``cluster`` (the GraphNode shape); builds and add-node
+    write nodes alike."""
+    return {
+        "id": item.id,
+        "origId": item.id,
+        "clusterId": cluster,
+        "clusterName": name,
+        "keywords": keywords,
+        "timestamp": iso_timestamp(item.timestamp),
+        "numSections": int(item.num_sections),
+        "sourceType": item.source_type,
+        "title": item.title,
+        "confidence": round(float(confidence), 4),
+    }
+
+
+def cluster_entry(name: str, keywords: list[str], central_titles: Sequence[str],
+                  size: int) -> dict[str, Any]:
+    """A cluster's ``metadata.clusters`` entry."""
+    return {
+        "name": name,
+        "description": describe_cluster(keywords, central_titles, size),
+        "size": size,
+        "keyThemes": keywords[:KEY_THEMES],
+    }
+
+
+def subcluster_entry(cluster: str, number: int, node_ids: list[str], representative: str,
+                     keywords: list[str]) -> dict[str, Any]:
+    """One subcluster of ``cluster``; ``representative`` is the node nearest its centre."""
+    return {
+        "id": f"{cluster}-sub-{number}",
+        "clusterId": cluster,
+        "nodeIds": node_ids,
+        "representativeNodeId": representative,
+        "topKeywords": keywords[:SUBCLUSTER_KEYWORDS],
+    }
+
+
+def _unit_rows(items: list[SourceItem], embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The embeddings as float32 and as unit rows, refused unless one per unique item."""
+    vectors = np.asarray(embeddings, dtype=np.float32)
+    if not items:
+        raise InputError("build_graph: there are no items to build a graph from")
+    if vectors.ndim != 2 or len(vectors) != len(items):
+        raise InputError(
+            f"build_graph: embeddings of shape {vectors.shape} do not match {len(items)} items"
+        )
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        dupes = sorted(i for i, c in Counter(ids).items() if c > 1)[:3]
+        raise InputError(f"build_graph: item ids must be unique, repeated: {dupes}")
+    return vectors, l2_normalize(vectors).astype(np.float32)
+
+
+def _cluster_subclusters(label: int, labels: np.ndarray, index_edges: list[dict[str, Any]],
+                         unit: np.ndarray, texts: list[str], ids: list[str],
+                         per_node: list[list[str]]) -> list[dict[str, Any]]:
+    """The Louvain subclusters of one cluster, named by c-TF-IDF among its members (a
+    subcluster without words of its own takes its representative's keywords)."""
+    members = np.flatnonzero(labels == label)
+    intra = [e for e in index_edges if e["isIntraCluster"] and labels[e["source"]] == label]
+    communities = subclusters_of(members, intra, unit)
+    sub_labels = np.zeros(len(ids), dtype=np.int64)
+    for j, community in enumerate(communities):
+        sub_labels[community] = j
+    sub_words = cluster_keywords(
+        [texts[i] for i in members], sub_labels[members], top_n=SUBCLUSTER_KEYWORDS
+    )
+    entries = []
+    for j, community in enumerate(communities):
+        representative = nearest_to_centroid(unit, np.asarray(community), 1)[0]
+        entries.append(subcluster_entry(
+            cluster_id(label), j, [ids[i] for i in community], ids[representative],
+            sub_words.get(j) or per_node[representative]))
+    return entries
+
+
+def _features(items: list[SourceItem], unit: np.ndarray, embedding_dimension: int,
+              model: ClusterModel, *, mmr: bool, k: int, threshold: float) -> dict[str, Any]:
+    """The features document: each node's vector and how the graph was extracted."""
+    return {
+        "dimension": int(unit.shape[1]),
+        "embeddingDimension": embedding_dimension,
+        "nodes": [
+            {"id": item.id, "embedding": row}
+            for item, row in zip(items, np.round(unit.astype(np.float64), 6).tolist(), strict=True)
+        ],
+        "extraction": {
+            "method": "c-tf-idf",
+            "clusterKeywordNgrams": [1, 2],
+            "nodeKeywordNgrams": [1, 3],
+            "stopWords": ["english", "korean"],
+            "nodeKeywordSelection": "mmr" if mmr else "tf-idf",
+            "clustering": {
+                "method": "pca+hdbscan+spherical-kmeans",
+                "nClusters": model.n_clusters_,
+                "densityClusters": model.density_clusters_,
+                "minClusters": model.min_clusters,
+                "maxClusters": model.max_clusters,
+            },
+            "edges": {"method": "faiss-knn", "k": k, "threshold": threshold},
+        },
+    }
+
+
 @tokens_memoized()
 def build_graph(
     items: list[SourceItem],
@@ -160,18 +268,8 @@ def build_graph(
     ``progress(stage, fraction)`` is called after "clustering", "edges", "keywords" and
     "subclusters", with increasing fractions ending at 1.0.
     """
-    vectors = np.asarray(embeddings, dtype=np.float32)
-    if not items:
-        raise InputError("build_graph: there are no items to build a graph from")
-    if vectors.ndim != 2 or len(vectors) != len(items):
-        raise InputError(
-            f"build_graph: embeddings of shape {vectors.shape} do not match {len(items)} items"
-        )
-    dense = l2_normalize(vectors).astype(np.float32)
+    vectors, dense = _unit_rows(items, embeddings)
     ids = [item.id for item in items]
-    if len(set(ids)) != len(ids):
-        dupes = sorted(i for i, c in Counter(ids).items() if c > 1)[:3]
-        raise InputError(f"build_graph: item ids must be unique, repeated: {dupes}")
 
     def report(stage: str, fraction: float) -> None:
         if progress is not None:
@@ -196,52 +294,18 @@ def build_graph(
     subclusters: list[dict[str, Any]] = []
     clusters_meta: dict[str, dict[str, Any]] = {}
     for label in range(model.n_clusters_):
+        subclusters += _cluster_subclusters(label, labels, index_edges, unit, texts, ids,
+                                            per_node)
         members = np.flatnonzero(labels == label)
-        intra = [
-            e for e in index_edges if e["isIntraCluster"] and labels[e["source"]] == label
-        ]
-        communities = subclusters_of(members, intra, unit)
-        sub_labels = np.zeros(len(items), dtype=np.int64)
-        for j, community in enumerate(communities):
-            sub_labels[community] = j
-        sub_words = cluster_keywords(
-            [texts[i] for i in members], sub_labels[members], top_n=SUBCLUSTER_KEYWORDS
-        )
-        for j, community in enumerate(communities):
-            representative = nearest_to_centroid(unit, np.asarray(community), 1)[0]
-            top = sub_words.get(j) or per_node[representative][:SUBCLUSTER_KEYWORDS]
-            subclusters.append(
-                {
-                    "id": f"{cluster_id(label)}-sub-{j}",
-                    "clusterId": cluster_id(label),
-                    "nodeIds": [ids[i] for i in community],
-                    "representativeNodeId": ids[representative],
-                    "topKeywords": top,
-                }
-            )
         central = nearest_to_centroid(unit, members, 2)
-        words = per_cluster.get(label, [])
-        clusters_meta[cluster_id(label)] = {
-            "name": names.get(label, cluster_name([])),
-            "description": describe_cluster(words, [items[i].title for i in central], len(members)),
-            "size": len(members),
-            "keyThemes": words[:KEY_THEMES],
-        }
+        clusters_meta[cluster_id(label)] = cluster_entry(
+            names.get(label, cluster_name([])), per_cluster.get(label, []),
+            [items[i].title for i in central], len(members))
     report("subclusters", 1.0)
 
     nodes = [
-        {
-            "id": item.id,
-            "origId": item.id,
-            "clusterId": cluster_id(int(labels[i])),
-            "clusterName": names.get(int(labels[i]), cluster_name([])),
-            "keywords": per_node[i],
-            "timestamp": iso_timestamp(item.timestamp),
-            "numSections": int(item.num_sections),
-            "sourceType": item.source_type,
-            "title": item.title,
-            "confidence": round(float(model.confidence_[i]), 4),
-        }
+        node_entry(item, cluster_id(int(labels[i])), names.get(int(labels[i]), cluster_name([])),
+                   per_node[i], model.confidence_[i])
         for i, item in enumerate(items)
     ]
     edges = [{**e, "source": ids[e["source"]], "target": ids[e["target"]]} for e in index_edges]
@@ -256,29 +320,8 @@ def build_graph(
             "createdAt": datetime.now(tz=UTC).isoformat(),
         },
     }
-    features = {
-        "dimension": int(unit.shape[1]),
-        "embeddingDimension": int(vectors.shape[1]),
-        "nodes": [
-            {"id": item.id, "embedding": row}
-            for item, row in zip(items, np.round(unit.astype(np.float64), 6).tolist(), strict=True)
-        ],
-        "extraction": {
-            "method": "c-tf-idf",
-            "clusterKeywordNgrams": [1, 2],
-            "nodeKeywordNgrams": [1, 3],
-            "stopWords": ["english", "korean"],
-            "nodeKeywordSelection": "mmr" if embed else "tf-idf",
-            "clustering": {
-                "method": "pca+hdbscan+spherical-kmeans",
-                "nClusters": model.n_clusters_,
-                "densityClusters": model.density_clusters_,
-                "minClusters": min_clusters,
-                "maxClusters": max_clusters,
-            },
-            "edges": {"method": "faiss-knn", "k": k, "threshold": threshold},
-        },
-    }
+    features = _features(items, unit, int(vectors.shape[1]), model, mmr=embed is not None,
+                         k=k, threshold=threshold)
     if lexicon is not None:
         # Node vectors are [dense, lexical]; add-node projects new items with this lexicon.
         features["lexicon"] = lexicon.to_json()
