@@ -340,10 +340,12 @@ def place(x: np.ndarray, unit_old: np.ndarray, old_cluster: list[str], populated
     return Placement(best_at, best_sim, item_threshold, joins | forced, forced, groups)
 
 
-def _confidence_and_reason(f: int, placed: Placement, cid: str, name_of: dict[str, str],
-                           best_name: str | None, size: int | None) -> tuple[float, str]:
-    """How sure the placement of fresh item ``f`` in ``cid`` is, and why, in words."""
-    sim, threshold = float(placed.best_sim[f]), float(placed.threshold[f])
+def _confidence_and_reason(placed: Placement, f: int, sim: float | None, cid: str,
+                           name_of: dict[str, str], best_name: str | None,
+                           clusters_meta: dict[str, dict[str, Any]]) -> tuple[float, str]:
+    """How sure the placement of fresh item ``f`` in ``cid`` is, and why, in words. ``sim``
+    is its similarity to the nearest existing cluster (``best_name``); ``None`` without one."""
+    threshold = float(placed.threshold[f])
     if placed.forced[f]:
         return FORCED_JOIN_CONFIDENCE, (
             f"similarity {sim:.2f} to centroid of '{name_of[cid]}' is below its threshold "
@@ -353,9 +355,9 @@ def _confidence_and_reason(f: int, placed: Placement, cid: str, name_of: dict[st
         return join_confidence(sim, threshold), (
             f"similarity {sim:.2f} to centroid of '{name_of[cid]}' (its threshold "
             f"{threshold:.2f})")
-    best = sim if best_name is not None else None
-    return (new_cluster_confidence(best, threshold),
-            new_cluster_reason(best, best_name, threshold, name_of[cid], size or 0))
+    return (new_cluster_confidence(sim, threshold),
+            new_cluster_reason(sim, best_name, threshold, name_of[cid],
+                               clusters_meta[cid]["size"]))
 
 
 def _new_edges(unit_old: np.ndarray, x: np.ndarray, row_clusters: list[str], ids: list[str],
@@ -436,11 +438,11 @@ def add_nodes(
     # Nodes and assignments.
     for f, j in enumerate(fresh):
         item, cid = new_items[j], cluster_of[f]
-        best_name = name_of[populated[int(placed.best_at[f])]] if populated else None
-        confidence, reason = _confidence_and_reason(
-            f, placed, cid, name_of, best_name, clusters_meta.get(cid, {}).get("size"))
-        nodes.append(node_entry(item, cid, name_of[cid], per_node[f], confidence))
         sim = float(placed.best_sim[f]) if populated else None
+        best_name = name_of[populated[int(placed.best_at[f])]] if populated else None
+        confidence, reason = _confidence_and_reason(placed, f, sim, cid, name_of, best_name,
+                                                    clusters_meta)
+        nodes.append(node_entry(item, cid, name_of[cid], per_node[f], confidence))
         assignments[j] = {
             "nodeId": item.id, "origId": item.id, "clusterId": cid, "clusterName": name_of[cid],
             "confidence": round(confidence, 4),
@@ -461,8 +463,8 @@ def add_nodes(
         for f in range(len(fresh)):
             if placed.joins[f]:
                 joined.setdefault(cluster_of[f], []).append(n_old + f)
-        _add_to_subclusters(out["subclusters"], all_unit, {node_id: r for r, node_id in
-                                                         enumerate(ids)}, joined, ids)
+        row_of = {node_id: r for r, node_id in enumerate(ids)}
+        _add_to_subclusters(out["subclusters"], all_unit, row_of, joined, ids)
         for cid, group in zip(new_ids, placed.groups, strict=True):
             representative = nearest_to_centroid(x, np.asarray(group), 1)[0]
             out["subclusters"].append(subcluster_entry(

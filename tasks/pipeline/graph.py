@@ -192,12 +192,11 @@ def _unit_rows(items: list[SourceItem], embeddings: np.ndarray) -> tuple[np.ndar
     return vectors, l2_normalize(vectors).astype(np.float32)
 
 
-def _cluster_subclusters(label: int, labels: np.ndarray, index_edges: list[dict[str, Any]],
-                         unit: np.ndarray, texts: list[str], ids: list[str],
-                         per_node: list[list[str]]) -> list[dict[str, Any]]:
-    """The Louvain subclusters of one cluster, named by c-TF-IDF among its members (a
-    subcluster without words of its own takes its representative's keywords)."""
-    members = np.flatnonzero(labels == label)
+def _cluster_subclusters(label: int, members: np.ndarray, labels: np.ndarray,
+                         index_edges: list[dict[str, Any]], unit: np.ndarray, texts: list[str],
+                         ids: list[str], per_node: list[list[str]]) -> list[dict[str, Any]]:
+    """The Louvain subclusters of one cluster (its ``members``), named by c-TF-IDF among
+    them (a subcluster without words of its own takes its representative's keywords)."""
     intra = [e for e in index_edges if e["isIntraCluster"] and labels[e["source"]] == label]
     communities = subclusters_of(members, intra, unit)
     sub_labels = np.zeros(len(ids), dtype=np.int64)
@@ -294,9 +293,9 @@ def build_graph(
     subclusters: list[dict[str, Any]] = []
     clusters_meta: dict[str, dict[str, Any]] = {}
     for label in range(model.n_clusters_):
-        subclusters += _cluster_subclusters(label, labels, index_edges, unit, texts, ids,
-                                            per_node)
         members = np.flatnonzero(labels == label)
+        subclusters += _cluster_subclusters(label, members, labels, index_edges, unit, texts,
+                                            ids, per_node)
         central = nearest_to_centroid(unit, members, 2)
         clusters_meta[cluster_id(label)] = cluster_entry(
             names.get(label, cluster_name([])), per_cluster.get(label, []),
