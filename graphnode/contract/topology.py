@@ -196,48 +196,64 @@ def provision(settings: CommonSettings, topology: Topology | None = None,
     for declared, spec in topology.queues.items():
         name = renamed.get(declared, declared)
         dlq = spec.dlq_name if name == declared else dlq_name(name)
-        dlq_url = sqs.create_queue(QueueName=dlq)["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        attributes = {
+        created["queues"][name] = _provision_queue(sqs, name, dlq, spec, tls_only)
+    if topology.events is not None:
+        created["events"] = provision_events(settings, topology.events, sqs)
+    s3 = aws_client("s3", settings)
+    _provision_bucket(s3, settings, tls_only)
+    created["upload_cors_origins"] = _apply_upload_cors(s3, settings, topology)
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=settings.payload_bucket,
+        LifecycleConfiguration={"Rules": _lifecycle_rules(topology)},
+    )
+    return created
+
+
+def _provision_queue(sqs: Any, name: str, dlq: str, spec: QueueSpec,
+                     tls_only: bool) -> dict[str, str]:
+    """One queue and its DLQ, converged on the declaration; their URLs."""
+    dlq_url = sqs.create_queue(QueueName=dlq)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = dlq_arn.rsplit(":", 1)[0] + f":{name}"
+    # set_queue_attributes, not create_queue's: create_queue refuses to change an
+    # existing queue's attributes, and provisioning must converge on the declaration.
+    # Each queue gets all of its attributes in one call (moto clears a Policy that a
+    # later call leaves out).
+    sqs.set_queue_attributes(
+        QueueUrl=queue_url,
+        Attributes={
             "VisibilityTimeout": str(spec.visibility_timeout_seconds),
             "MessageRetentionPeriod": str(spec.message_retention_seconds),
             "ReceiveMessageWaitTimeSeconds": str(spec.receive_wait_time_seconds),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}
             ),
-        }
-        queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-        queue_arn = dlq_arn.rsplit(":", 1)[0] + f":{name}"
-        # set_queue_attributes, not create_queue's: create_queue refuses to change an
-        # existing queue's attributes, and provisioning must converge on the declaration.
-        # Each queue gets all of its attributes in one call (moto clears a Policy that a
-        # later call leaves out).
-        sqs.set_queue_attributes(
-            QueueUrl=queue_url,
-            Attributes={**attributes, **_queue_protection(queue_arn, tls_only)},
-        )
-        sqs.set_queue_attributes(
-            QueueUrl=dlq_url,
-            Attributes={
-                "MessageRetentionPeriod": str(spec.dlq_message_retention_seconds),
-                # Only its own source queue may dead-letter into (and redrive out of) a DLQ.
-                "RedriveAllowPolicy": json.dumps(
-                    {"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn]}
-                ),
-                **_queue_protection(dlq_arn, tls_only),
-            },
-        )
-        created["queues"][name] = {"url": queue_url, "dlq": dlq_url}
+            **_queue_protection(queue_arn, tls_only),
+        },
+    )
+    sqs.set_queue_attributes(
+        QueueUrl=dlq_url,
+        Attributes={
+            "MessageRetentionPeriod": str(spec.dlq_message_retention_seconds),
+            # Only its own source queue may dead-letter into (and redrive out of) a DLQ.
+            "RedriveAllowPolicy": json.dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn]}
+            ),
+            **_queue_protection(dlq_arn, tls_only),
+        },
+    )
+    return {"url": queue_url, "dlq": dlq_url}
 
-    if topology.events is not None:
-        created["events"] = provision_events(settings, topology.events, sqs)
 
-    s3 = aws_client("s3", settings)
+def _provision_bucket(s3: Any, settings: CommonSettings, tls_only: bool) -> None:
+    """The payload bucket: private, owner-enforced, encrypted, TLS-only where TLS is spoken."""
+    bucket = settings.payload_bucket
     _create_bucket(s3, settings)
     s3.put_public_access_block(
-        Bucket=settings.payload_bucket,
+        Bucket=bucket,
         PublicAccessBlockConfiguration={
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
@@ -246,49 +262,45 @@ def provision(settings: CommonSettings, topology: Topology | None = None,
         },
     )
     s3.put_bucket_ownership_controls(
-        Bucket=settings.payload_bucket,
+        Bucket=bucket,
         OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
     )
     s3.put_bucket_encryption(
-        Bucket=settings.payload_bucket,
+        Bucket=bucket,
         ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
                        "BucketKeyEnabled": False}]
         },
     )
-    bucket_arn = f"arn:aws:s3:::{settings.payload_bucket}"
+    bucket_arn = f"arn:aws:s3:::{bucket}"
     if tls_only:
         s3.put_bucket_policy(
-            Bucket=settings.payload_bucket,
-            Policy=_tls_only_policy("s3:*", [bucket_arn, f"{bucket_arn}/*"]),
+            Bucket=bucket, Policy=_tls_only_policy("s3:*", [bucket_arn, f"{bucket_arn}/*"])
         )
     else:
-        s3.delete_bucket_policy(Bucket=settings.payload_bucket)
-    created["upload_cors_origins"] = _apply_upload_cors(s3, settings, topology)
-    s3.put_bucket_lifecycle_configuration(
-        Bucket=settings.payload_bucket,
-        LifecycleConfiguration={
-            "Rules": [_abort_incomplete_uploads_rule(topology)] + [
-                {
-                    "ID": f"expire-{prefix.strip('/')}",
-                    "Status": "Enabled",
-                    "Filter": {"Prefix": prefix},
-                    "Expiration": {"Days": topology.expiration_days},
-                }
-                for prefix in topology.claim_check_prefixes
-            ] + [
-                {
-                    "ID": "expire-superseded-graphs",
-                    "Status": "Enabled",
-                    # The tag alone (terraform builds the same): only the result worker
-                    # sets it, and only on graph copies under kept_graphs_prefix.
-                    "Filter": {"Tag": SUPERSEDED_TAG},
-                    "Expiration": {"Days": topology.superseded_expiration_days},
-                }
-            ]
-        },
-    )
-    return created
+        s3.delete_bucket_policy(Bucket=bucket)
+
+
+def _lifecycle_rules(topology: Topology) -> list[dict[str, Any]]:
+    """Abort stale multipart uploads, expire claim checks, expire superseded graph copies."""
+    return [_abort_incomplete_uploads_rule(topology)] + [
+        {
+            "ID": f"expire-{prefix.strip('/')}",
+            "Status": "Enabled",
+            "Filter": {"Prefix": prefix},
+            "Expiration": {"Days": topology.expiration_days},
+        }
+        for prefix in topology.claim_check_prefixes
+    ] + [
+        {
+            "ID": "expire-superseded-graphs",
+            "Status": "Enabled",
+            # The tag alone (terraform builds the same): only the result worker
+            # sets it, and only on graph copies under kept_graphs_prefix.
+            "Filter": {"Tag": SUPERSEDED_TAG},
+            "Expiration": {"Days": topology.superseded_expiration_days},
+        }
+    ]
 
 
 def _apply_upload_cors(s3: Any, settings: CommonSettings, topology: Topology) -> list[str]:

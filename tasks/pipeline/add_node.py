@@ -420,20 +420,9 @@ def add_nodes(
         for f in group:
             cluster_of[f] = cid
 
-    # Keywords: per node, and per cluster over all new texts (joined ones give contrast).
-    texts = [item_text(new_items[j]) for j in fresh]
-    per_node = node_keywords(texts, top_n=NODE_KEYWORDS)
-    label_of = {c: i for i, c in enumerate(dict.fromkeys(cluster_of))}
-    labels = np.array([label_of[c] for c in cluster_of], dtype=np.int64)
-    per_cluster = cluster_keywords(texts, labels, top_n=CLUSTER_KEYWORDS) if texts else {}
-    taken = {str(v) for v in name_of.values() if v}
-    for cid, group in zip(new_ids, placed.groups, strict=True):
-        words = per_cluster.get(label_of[cid], [])
-        name_of[cid] = unique_name(cluster_name(words), taken)
-        taken.add(name_of[cid])
-        central = nearest_to_centroid(x, np.asarray(group), 2)
-        clusters_meta[cid] = cluster_entry(
-            name_of[cid], words, [new_items[fresh[f]].title for f in central], len(group))
+    fresh_items = [new_items[j] for j in fresh]
+    per_node = _name_new_clusters(x, fresh_items, cluster_of, new_ids, placed.groups,
+                                  name_of, clusters_meta)
 
     # Nodes and assignments.
     for f, j in enumerate(fresh):
@@ -456,20 +445,9 @@ def add_nodes(
     out["edges"] += _new_edges(unit_old, x, old_cluster + cluster_of, ids, k, edge_threshold)
     all_unit = np.vstack([unit_old, x]).astype(np.float32)
 
-    # Subclusters: joined nodes go to their nearest subcluster; a new cluster is one subcluster.
     if isinstance(out.get("subclusters"), list):
-        n_old = len(unit_old)
-        joined: dict[str, list[int]] = {}
-        for f in range(len(fresh)):
-            if placed.joins[f]:
-                joined.setdefault(cluster_of[f], []).append(n_old + f)
-        row_of = {node_id: r for r, node_id in enumerate(ids)}
-        _add_to_subclusters(out["subclusters"], all_unit, row_of, joined, ids)
-        for cid, group in zip(new_ids, placed.groups, strict=True):
-            representative = nearest_to_centroid(x, np.asarray(group), 1)[0]
-            out["subclusters"].append(subcluster_entry(
-                cid, 0, [ids[n_old + f] for f in group], ids[n_old + representative],
-                clusters_meta[cid]["keyThemes"] or per_node[representative]))
+        _extend_subclusters(out["subclusters"], all_unit, ids, placed, cluster_of, new_ids,
+                            clusters_meta, per_node)
 
     sizes = Counter(str(n.get("clusterId")) for n in nodes)
     for cid, entry in clusters_meta.items():
@@ -478,3 +456,47 @@ def add_nodes(
     meta["totalEdges"] = len(out["edges"])
     meta["updatedAt"] = datetime.now(tz=UTC).isoformat()
     return out, all_unit, [a for a in assignments if a is not None]
+
+
+def _name_new_clusters(
+    x: np.ndarray, items: list[SourceItem], cluster_of: list[str], new_ids: list[str],
+    groups: list[list[int]], name_of: dict[str, str], clusters_meta: dict[str, dict[str, Any]],
+) -> list[list[str]]:
+    """Name each new cluster (unique among the stored names) and enter it in ``clusters_meta``;
+    the new nodes' own keywords. Cluster words are c-TF-IDF over all new texts, so the joined
+    ones give contrast."""
+    texts = [item_text(item) for item in items]
+    per_node = node_keywords(texts, top_n=NODE_KEYWORDS)
+    label_of = {c: i for i, c in enumerate(dict.fromkeys(cluster_of))}
+    labels = np.array([label_of[c] for c in cluster_of], dtype=np.int64)
+    per_cluster = cluster_keywords(texts, labels, top_n=CLUSTER_KEYWORDS) if texts else {}
+    taken = {str(v) for v in name_of.values() if v}
+    for cid, group in zip(new_ids, groups, strict=True):
+        words = per_cluster.get(label_of[cid], [])
+        name_of[cid] = unique_name(cluster_name(words), taken)
+        taken.add(name_of[cid])
+        central = nearest_to_centroid(x, np.asarray(group), 2)
+        clusters_meta[cid] = cluster_entry(
+            name_of[cid], words, [items[f].title for f in central], len(group))
+    return per_node
+
+
+def _extend_subclusters(
+    subclusters: list[dict[str, Any]], all_unit: np.ndarray, ids: list[str], placed: Placement,
+    cluster_of: list[str], new_ids: list[str], clusters_meta: dict[str, dict[str, Any]],
+    per_node: list[list[str]],
+) -> None:
+    """Joined nodes go to their nearest subcluster; a new cluster is one subcluster."""
+    n_old = len(ids) - len(cluster_of)
+    x = all_unit[n_old:]
+    joined: dict[str, list[int]] = {}
+    for f, cid in enumerate(cluster_of):
+        if placed.joins[f]:
+            joined.setdefault(cid, []).append(n_old + f)
+    row_of = {node_id: r for r, node_id in enumerate(ids)}
+    _add_to_subclusters(subclusters, all_unit, row_of, joined, ids)
+    for cid, group in zip(new_ids, placed.groups, strict=True):
+        representative = nearest_to_centroid(x, np.asarray(group), 1)[0]
+        subclusters.append(subcluster_entry(
+            cid, 0, [ids[n_old + f] for f in group], ids[n_old + representative],
+            clusters_meta[cid]["keyThemes"] or per_node[representative]))

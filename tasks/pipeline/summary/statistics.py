@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from tasks.pipeline.graph import cluster_sort_key, iso_timestamp
@@ -108,6 +110,43 @@ def _weight(edge: dict[str, Any]) -> float:
     return weight if math.isfinite(weight) else 0.0
 
 
+@dataclass
+class _EdgeTally:
+    """What the edges say about each node and cluster, counted in one pass."""
+
+    degree: Counter[str] = field(default_factory=Counter)
+    intra: Counter[str] = field(default_factory=Counter)
+    cross_count: Counter[str] = field(default_factory=Counter)
+    cross_weight: Counter[str] = field(default_factory=Counter)
+    # (lower cluster, higher cluster) -> its edges, each oriented from the lower one.
+    bridges: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+    @cached_property
+    def total_cross(self) -> float:
+        return sum(_weight(e) for group in self.bridges.values() for e in group)
+
+
+def _tally_edges(edges: list[dict[str, Any]], cluster_of: dict[str, str]) -> _EdgeTally:
+    tally = _EdgeTally()
+    for e in edges:
+        s, t, w = e["source"], e["target"], _weight(e)
+        tally.degree[s] += w
+        tally.degree[t] += w
+        cs, ct = cluster_of[s], cluster_of[t]
+        if cs == ct:
+            tally.intra[cs] += 1
+            continue
+        for c in (cs, ct):
+            tally.cross_count[c] += 1
+            tally.cross_weight[c] += w
+        oriented = e
+        if cluster_sort_key(ct) < cluster_sort_key(cs):  # source end in the lower-id cluster
+            oriented = {**e, "source": t, "target": s}
+            cs, ct = ct, cs
+        tally.bridges.setdefault((cs, ct), []).append(oriented)
+    return tally
+
+
 def cluster_statistics(
     graph: dict[str, Any], *, top_n: int = 5, now: datetime | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -118,93 +157,25 @@ def cluster_statistics(
     cluster_of = {n["id"]: str(n.get("clusterId") or UNCLUSTERED) for n in nodes}
     time_of = {n["id"]: parse_time(n.get("timestamp")) for n in nodes}
     times = [t for t in time_of.values() if t is not None]
-    start, end = (min(times), max(times)) if times else (None, None)
-
+    span = (min(times), max(times)) if times else (None, None)
     members: dict[str, list[dict[str, Any]]] = {}
     for n in nodes:
         members.setdefault(cluster_of[n["id"]], []).append(n)
-    degree: Counter[str] = Counter()
-    intra: Counter[str] = Counter()
-    cross_count: Counter[str] = Counter()
-    cross_weight: Counter[str] = Counter()
-    bridges: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for e in edges:
-        s, t, w = e["source"], e["target"], _weight(e)
-        degree[s] += w
-        degree[t] += w
-        cs, ct = cluster_of[s], cluster_of[t]
-        if cs == ct:
-            intra[cs] += 1
-            continue
-        for c in (cs, ct):
-            cross_count[c] += 1
-            cross_weight[c] += w
-        oriented = e
-        if cluster_sort_key(ct) < cluster_sort_key(cs):  # source end in the lower-id cluster
-            oriented = {**e, "source": t, "target": s}
-            cs, ct = ct, cs
-        bridges.setdefault((cs, ct), []).append(oriented)
-    total_cross = sum(_weight(e) for group in bridges.values() for e in group)
+    tally = _tally_edges(edges, cluster_of)
 
-    def name(cid: str) -> str:
-        stored = (meta.get(cid) or {}).get("name")
-        return str(stored or members[cid][0].get("clusterName") or cid)
-
-    clusters = []
-    for cid in sorted(members, key=lambda c: (-len(members[c]), cluster_sort_key(c))):
-        group = members[cid]
-        size = len(group)
-        stamps = [time_of[n["id"]] for n in group if time_of[n["id"]] is not None]
-        newest = max(stamps) if stamps else None
-        themes = (meta.get(cid) or {}).get("keyThemes") or ranked_keywords(group, top_n)
-        order = sorted(range(size), key=lambda i: (-degree[group[i]["id"]], i))
-        clusters.append({
-            "clusterId": cid,
-            "name": name(cid),
-            "size": size,
-            "share": round(size / len(nodes), 4),
-            "density": density(size, intra[cid]),
-            "intraEdges": intra[cid],
-            "crossEdges": cross_count[cid],
-            "centrality": round(sum(degree[n["id"]] for n in group) / size, 4),
-            "bridgeShare": round(cross_weight[cid] / total_cross, 4) if total_cross else 0.0,
-            "recency": {
-                "newest": newest.isoformat() if newest else None,
-                "daysSince": round((now - newest).total_seconds() / 86400, 1) if newest else None,
-            },
-            "trend": trend(stamps, start, end),
-            "keywords": [str(k) for k in themes][:top_n],
-            "notableConversations": [
-                {
-                    "id": group[i]["id"],
-                    "title": group[i].get("title") or group[i]["id"],
-                    "weightedDegree": round(degree[group[i]["id"]], 4),
-                }
-                for i in order[:NOTABLE]
-            ],
-        })
-
+    clusters = [
+        _cluster_entry(cid, members[cid], meta.get(cid) or {}, tally, time_of, span, now,
+                       total_nodes=len(nodes), top_n=top_n)
+        for cid in sorted(members, key=lambda c: (-len(members[c]), cluster_sort_key(c)))
+    ]
     names = {c["clusterId"]: c["name"] for c in clusters}
-    connections = []
-    for (a, b), group in bridges.items():
-        ends_a = {e["source"] for e in group}
-        ends_b = {e["target"] for e in group}
-        connections.append({
-            "source": a,
-            "sourceName": names[a],
-            "target": b,
-            "targetName": names[b],
-            "strength": round(sum(_weight(e) for e in group), 4),
-            "edgeCount": len(group),
-            "bridgeKeywords": bridge_keywords(
-                [n for n in members[a] if n["id"] in ends_a],
-                [n for n in members[b] if n["id"] in ends_b],
-                top_n,
-            ),
-        })
-    connections.sort(key=lambda c: (-c["strength"], -c["edgeCount"],
-                                    cluster_sort_key(c["source"]), cluster_sort_key(c["target"])))
-
+    connections = sorted(
+        (_connection_entry(a, b, group, members, names, top_n)
+         for (a, b), group in tally.bridges.items()),
+        key=lambda c: (-c["strength"], -c["edgeCount"],
+                       cluster_sort_key(c["source"]), cluster_sort_key(c["target"])),
+    )
+    start, end = span
     overview = {
         "totalNodes": len(nodes),
         "totalEdges": len(edges),
@@ -217,3 +188,64 @@ def cluster_statistics(
         "mostActivePeriod": most_active_month(times),
     }
     return overview, clusters, connections[:top_n]
+
+
+def _cluster_entry(
+    cid: str, group: list[dict[str, Any]], stored: dict[str, Any], tally: _EdgeTally,
+    time_of: dict[str, datetime | None], span: tuple[datetime | None, datetime | None],
+    now: datetime, *, total_nodes: int, top_n: int,
+) -> dict[str, Any]:
+    """One cluster's figures: size, density, how central and bridging it is, its recency."""
+    size = len(group)
+    stamps = [t for t in (time_of[n["id"]] for n in group) if t is not None]
+    newest = max(stamps) if stamps else None
+    themes = stored.get("keyThemes") or ranked_keywords(group, top_n)
+    order = sorted(range(size), key=lambda i: (-tally.degree[group[i]["id"]], i))
+    total_cross = tally.total_cross
+    return {
+        "clusterId": cid,
+        "name": str(stored.get("name") or group[0].get("clusterName") or cid),
+        "size": size,
+        "share": round(size / total_nodes, 4),
+        "density": density(size, tally.intra[cid]),
+        "intraEdges": tally.intra[cid],
+        "crossEdges": tally.cross_count[cid],
+        "centrality": round(sum(tally.degree[n["id"]] for n in group) / size, 4),
+        "bridgeShare": round(tally.cross_weight[cid] / total_cross, 4) if total_cross else 0.0,
+        "recency": {
+            "newest": newest.isoformat() if newest else None,
+            "daysSince": round((now - newest).total_seconds() / 86400, 1) if newest else None,
+        },
+        "trend": trend(stamps, *span),
+        "keywords": [str(k) for k in themes][:top_n],
+        "notableConversations": [
+            {
+                "id": group[i]["id"],
+                "title": group[i].get("title") or group[i]["id"],
+                "weightedDegree": round(tally.degree[group[i]["id"]], 4),
+            }
+            for i in order[:NOTABLE]
+        ],
+    }
+
+
+def _connection_entry(
+    a: str, b: str, group: list[dict[str, Any]], members: dict[str, list[dict[str, Any]]],
+    names: dict[str, str], top_n: int,
+) -> dict[str, Any]:
+    """The edges between two clusters as one connection, with the words its ends share."""
+    ends_a = {e["source"] for e in group}
+    ends_b = {e["target"] for e in group}
+    return {
+        "source": a,
+        "sourceName": names[a],
+        "target": b,
+        "targetName": names[b],
+        "strength": round(sum(_weight(e) for e in group), 4),
+        "edgeCount": len(group),
+        "bridgeKeywords": bridge_keywords(
+            [n for n in members[a] if n["id"] in ends_a],
+            [n for n in members[b] if n["id"] in ends_b],
+            top_n,
+        ),
+    }
