@@ -220,6 +220,9 @@ class GpuWorkerSettings(CommonSettings):
     edge_similarity_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     edge_neighbours: int = Field(default=5, ge=1)
     add_node_join_threshold: float = Field(default=0.45, ge=-1.0, le=1.0)
+    # A cluster holding more than this share of a graph's items is cut into coherent pieces
+    # (tasks/pipeline/clustering.py): one "topic" with most of a person's chats tells nothing.
+    max_cluster_share: float = Field(default=0.4, gt=0.0, le=1.0)
     # Node keywords by maximal marginal relevance against the node embedding: better
     # keywords for one more embedding pass over candidate phrases (cheap on a GPU).
     node_keyword_mmr: bool = True

@@ -101,8 +101,30 @@ class ClusterInfo(_Document):
         default=None, description="Who named the cluster, when an LLM was asked to.")
 
 
+class ClusterCount(_Document):
+    """``metadata.clusterCount``: how the build chose its number of clusters, and how sure
+    that number is. Written by the build; add-node leaves it as it was."""
+
+    minClusters: Count
+    maxClusters: Count
+    chosen: Count = Field(description="Clusters the build made.")
+    densityClusters: Count = Field(description="Dense topic cores HDBSCAN found.")
+    margin: float | None = Field(description=(
+        "Silhouette of the chosen count minus what the same count reaches on structureless "
+        "data of the same spread; null when there was no other count to compare."))
+    confidence: Literal["high", "medium", "low"] = Field(description=(
+        "From the margin: low when no count finds clearly more structure than noise."))
+    source: Literal["structure", "readable"] = Field(description=(
+        "structure: the count the data's structure chose; readable: the data chose none, so "
+        "about sqrt(n / 2) clusters were made, within the allowed range."))
+    balanceSplits: Count = Field(description=(
+        "Clusters cut into coherent pieces for holding more than the largest share allowed."))
+
+
 class GraphMetadata(_Document):
     clusters: dict[str, ClusterInfo]
+    clusterCount: ClusterCount | None = Field(
+        default=None, description="Absent on graphs built before counts were reported.")
     totalNodes: Count
     totalEdges: Count
     createdAt: IsoDateTime

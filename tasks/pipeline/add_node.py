@@ -39,7 +39,7 @@ from tasks.pipeline.graph import (
     node_entry,
     subcluster_entry,
 )
-from tasks.pipeline.keywords import cluster_keywords, cluster_name, node_keywords
+from tasks.pipeline.keywords import cluster_keywords, cluster_name, covering_order, node_keywords
 from tasks.pipeline.neighbours import query_neighbours
 from tasks.pipeline.parsing import SourceItem, item_text
 from tasks.pipeline.vectors import l2_normalize, mean_direction
@@ -473,7 +473,8 @@ def _name_new_clusters(
     taken = {str(v) for v in name_of.values() if v}
     for cid, group in zip(new_ids, groups, strict=True):
         words = per_cluster.get(label_of[cid], [])
-        name_of[cid] = unique_name(cluster_name(words), taken)
+        name_of[cid] = unique_name(
+            cluster_name(covering_order(words, [per_node[f] for f in group])), taken)
         taken.add(name_of[cid])
         central = nearest_to_centroid(x, np.asarray(group), 2)
         clusters_meta[cid] = cluster_entry(

@@ -10,18 +10,19 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from tasks.pipeline.clustering import ClusterModel
+from tasks.pipeline.clustering import MAX_CLUSTER_SHARE, ClusterModel
 from tasks.pipeline.edges import knn_edges
 from tasks.pipeline.errors import InputError
 from tasks.pipeline.keywords import (
     cluster_keywords,
     cluster_name,
+    covering_order,
     node_keywords,
     tokens_memoized,
 )
@@ -32,6 +33,8 @@ from tasks.pipeline.vectors import l2_normalize, mean_direction
 
 LOUVAIN_SEED = 42
 CLUSTER_KEYWORDS = 8
+#: A cluster's top c-TF-IDF terms its name is chosen from (``covering_order``).
+NAME_CANDIDATES = 20
 KEY_THEMES = 5
 NODE_KEYWORDS = 5
 SUBCLUSTER_KEYWORDS = 5
@@ -176,6 +179,33 @@ def subcluster_entry(cluster: str, number: int, node_ids: list[str], representat
     }
 
 
+def name_coverage(graph: dict[str, Any]) -> dict[str, float]:
+    """Per cluster, the share of its members whose own keywords share a word with the
+    cluster's name: how far the name describes the cluster, not only its loudest part."""
+    def words(terms: Iterable[str]) -> set[str]:
+        return {w.lower() for term in terms for w in str(term).split()}
+
+    names = {cid: words(meta["name"].split(" / "))
+             for cid, meta in graph["metadata"]["clusters"].items()}
+    met: dict[str, list[bool]] = {}
+    for node in graph["nodes"]:
+        cid = node["clusterId"]
+        met.setdefault(cid, []).append(bool(words(node["keywords"]) & names.get(cid, set())))
+    return {cid: sum(hits) / len(hits) for cid, hits in met.items()}
+
+
+def count_entry(model: ClusterModel) -> dict[str, Any]:
+    """``metadata.clusterCount``: the allowed range, the count chosen and how sure it is."""
+    margin = model.count_margin_
+    return {
+        "minClusters": model.min_clusters, "maxClusters": model.max_clusters,
+        "chosen": model.n_clusters_, "densityClusters": model.density_clusters_,
+        "margin": None if margin is None else round(float(margin), 4),
+        "confidence": model.count_confidence_, "source": model.count_source_,
+        "balanceSplits": model.balance_splits_,
+    }
+
+
 def _unit_rows(items: list[SourceItem], embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The embeddings as float32 and as unit rows, refused unless one per unique item."""
     vectors = np.asarray(embeddings, dtype=np.float32)
@@ -254,6 +284,7 @@ def build_graph(
     progress: Progress | None = None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
     scripts: frozenset[str] | None = None,
+    max_cluster_share: float = MAX_CLUSTER_SHARE,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Build ``(graph, features)`` for ``items`` with their ``embeddings`` (one row per item).
 
@@ -276,18 +307,22 @@ def build_graph(
 
     texts = [item_text(item) for item in items]
     unit, lexicon = item_vectors(texts, dense, scripts)
-    model = ClusterModel(min_clusters=min_clusters, max_clusters=max_clusters).fit(unit)
+    model = ClusterModel(min_clusters=min_clusters, max_clusters=max_clusters,
+                         max_cluster_share=max_cluster_share).fit(unit)
     labels = model.labels_
     report("clustering", 0.25)
 
     index_edges = knn_edges(unit, labels, k=k, threshold=threshold)
     report("edges", 0.5)
 
-    per_cluster = cluster_keywords(texts, labels, top_n=CLUSTER_KEYWORDS)
+    candidates = cluster_keywords(texts, labels, top_n=NAME_CANDIDATES)
+    per_cluster = {c: words[:CLUSTER_KEYWORDS] for c, words in candidates.items()}
     # MMR compares terms with documents in the embedding model's own space.
     per_node = node_keywords(texts, top_n=NODE_KEYWORDS, embeddings=dense if embed else None,
                              embed=embed, readable=model_reads(texts, scripts))
-    names = {c: cluster_name(words) for c, words in per_cluster.items()}
+    names = {c: cluster_name(covering_order(words, [per_node[i] for i in
+                                                    np.flatnonzero(labels == c)]))
+             for c, words in candidates.items()}
     report("keywords", 0.75)
 
     subclusters: list[dict[str, Any]] = []
@@ -314,6 +349,7 @@ def build_graph(
         "subclusters": subclusters,
         "metadata": {
             "clusters": clusters_meta,
+            "clusterCount": count_entry(model),
             "totalNodes": len(nodes),
             "totalEdges": len(edges),
             "createdAt": datetime.now(tz=UTC).isoformat(),

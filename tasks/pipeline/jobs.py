@@ -109,6 +109,7 @@ def generate_graph(
         max_clusters=max_clusters,
         k=settings.edge_neighbours,
         threshold=settings.edge_similarity_threshold,
+        max_cluster_share=settings.max_cluster_share,
         progress=lambda stage, fraction: report(stage, 0.6 + 0.3 * fraction, None),
         embed=model.encode_terms if settings.node_keyword_mmr else None,
         scripts=model.readable_scripts,

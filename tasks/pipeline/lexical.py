@@ -167,8 +167,12 @@ def fit_lexicon(texts: Sequence[str], random_state: int = 42) -> Lexicon | None:
 
 
 def combine(dense: np.ndarray, lexical: np.ndarray, shares: np.ndarray) -> np.ndarray:
-    """``[sqrt(r) * dense, sqrt(1 - r) * lexical]`` per row, re-normalised (float32)."""
+    """``[sqrt(r) * dense, sqrt(1 - r) * lexical]`` per row, re-normalised (float32).
+
+    A text with none of the lexicon's terms (a short Korean chat whose words occur nowhere
+    else) keeps its dense part alone: a zero row would have no direction at all."""
     r = np.clip(np.asarray(shares, dtype=np.float64), 0.0, 1.0)[:, None]
+    r = np.where(np.linalg.norm(lexical, axis=1, keepdims=True) > 0, r, 1.0)
     joined = np.hstack([np.sqrt(r) * l2_normalize(dense), np.sqrt(1.0 - r) * lexical])
     return l2_normalize(joined).astype(np.float32)
 

@@ -4,7 +4,12 @@
 The pipeline's stages import these names from here; the submodules hold one job each.
 """
 
-from tasks.pipeline.keywords.ctfidf import FALLBACK_NAME, cluster_keywords, cluster_name
+from tasks.pipeline.keywords.ctfidf import (
+    FALLBACK_NAME,
+    cluster_keywords,
+    cluster_name,
+    covering_order,
+)
 from tasks.pipeline.keywords.mmr import mmr_select, node_keywords
 from tasks.pipeline.keywords.tokens import stop_words, tokenize, tokens_memoized
 
@@ -12,6 +17,7 @@ __all__ = [
     "FALLBACK_NAME",
     "cluster_keywords",
     "cluster_name",
+    "covering_order",
     "mmr_select",
     "node_keywords",
     "stop_words",

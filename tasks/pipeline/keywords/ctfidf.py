@@ -10,7 +10,7 @@ log-lift in the cluster (``specificity``), which drops words frequent everywhere
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -116,6 +116,33 @@ def cluster_keywords(
 def _title(term: str) -> str:
     """Title-case a term word by word, leaving words that already have capitals alone."""
     return " ".join(w if re.search(r"[A-Z]", w) else w[:1].upper() + w[1:] for w in term.split())
+
+
+def covering_order(keywords: Sequence[str], member_keywords: Sequence[Sequence[str]]) -> list[str]:
+    """``keywords`` (a cluster's, best first) reordered so that each next one names the most
+    members not yet named: a member is named by a keyword that shares a word with its own
+    keywords. Ties keep the c-TF-IDF order; keywords that name nobody new follow in it.
+
+    c-TF-IDF alone ranks the terms that set a cluster apart, which can be the words of its
+    loudest few members ("Shares / Company / Oil" over 126 business articles that 8 % of them
+    carry); the name should describe most of the cluster.
+    """
+    def words(terms: Iterable[str]) -> frozenset[str]:
+        return frozenset(w.lower() for term in terms for w in str(term).split())
+
+    members = [words(own) for own in member_keywords]
+    remaining = list(keywords)
+    unnamed = list(range(len(members)))
+    ordered: list[str] = []
+    while remaining and unnamed:
+        gains = [sum(1 for m in unnamed if words([k]) & members[m]) for k in remaining]
+        best = max(range(len(remaining)), key=lambda i: (gains[i], -i))
+        if gains[best] == 0:
+            break
+        keyword = remaining.pop(best)
+        ordered.append(keyword)
+        unnamed = [m for m in unnamed if not words([keyword]) & members[m]]
+    return ordered + remaining
 
 
 def cluster_name(keywords: Sequence[str], parts: int = 3) -> str:

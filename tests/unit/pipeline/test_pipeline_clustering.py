@@ -8,10 +8,16 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import normalized_mutual_info_score
 
 from tasks.pipeline.clustering import (
+    COUNT_MARGIN_HIGH,
+    COUNT_MARGIN_MEDIUM,
+    MAX_CLUSTER_SHARE,
     ClusterModel,
     auto_min_cluster_size,
+    balance,
     compact,
+    count_confidence,
     merge_to,
+    readable_count,
     softmax_confidence,
     spherical_kmeans,
     split_once,
@@ -162,3 +168,52 @@ def test_softmax_confidence_is_high_near_a_centroid_and_half_between_two():
     x = np.array([[1.0, 0.0], [np.sqrt(0.5), np.sqrt(0.5)]])
     conf = softmax_confidence(x, np.array([0, 0]), centroids)
     assert conf[0] > 0.99 and conf[1] == pytest.approx(0.5)
+
+
+def structureless_cloud(n: int, seed: int = 0, dim: int = 384) -> np.ndarray:
+    """A Gaussian cloud around a shared direction, on the sphere: no topics at all."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, dim)) + 0.5 * np.ones(dim)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_data_without_structure_gets_a_readable_count_not_the_minimum():
+    # The diffuse chat history: 339 chats where no count beats noise. The minimum (3) would
+    # hide most of them in one cluster whatever maxClusters the user asked for.
+    x = structureless_cloud(339)
+    wide = ClusterModel(min_clusters=3, max_clusters=35).fit(x)
+    assert wide.count_source_ == "readable" and wide.count_confidence_ == "low"
+    assert wide.n_clusters_ == readable_count(339, 3, 35) == 13
+    assert ClusterModel(min_clusters=3, max_clusters=8).fit(x).n_clusters_ == 8
+    assert np.bincount(wide.labels_).max() / 339 <= MAX_CLUSTER_SHARE
+
+
+def test_clear_topics_are_counted_with_high_confidence():
+    x, _ = sphere_blobs(300, 5, std=1.0, seed=8, offset=3.0)
+    model = ClusterModel(min_clusters=3, max_clusters=35).fit(x)
+    assert model.n_clusters_ == 5
+    assert model.count_source_ == "structure" and model.count_confidence_ == "high"
+    assert model.count_margin_ >= COUNT_MARGIN_HIGH and model.balance_splits_ == 0
+
+
+def test_a_cluster_over_the_share_is_cut_where_its_pieces_are_coherent():
+    x, y = sphere_blobs(400, 4, std=1.0, seed=9)
+    # Three blobs lumped together (75 % of the points) beside one blob of their own.
+    lumped = np.where(y == 3, 1, 0)
+    labels, splits = balance(x, lumped, 0.4, 8, random_state=0)
+    assert splits >= 1 and np.bincount(labels).max() <= 0.4 * len(x)
+    purity = [np.bincount(labels[y == b]).max() / np.sum(y == b) for b in range(4)]
+    assert min(purity) > 0.9
+    # A lump with no structure inside stays whole: an arbitrary cut would mislead.
+    cloud = structureless_cloud(300, seed=1)
+    same = np.zeros(300, dtype=np.int64)
+    same[:20] = 1
+    assert balance(cloud, same, 0.4, 8, random_state=0)[1] == 0
+    # Never past max_clusters.
+    assert int(balance(x, lumped, 0.4, 2, random_state=0)[0].max()) == 1
+
+
+def test_count_confidence_levels():
+    assert count_confidence(None) == count_confidence(0.0) == "low"
+    assert count_confidence(COUNT_MARGIN_MEDIUM) == "medium"
+    assert count_confidence(COUNT_MARGIN_HIGH) == "high"

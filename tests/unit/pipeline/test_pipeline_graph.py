@@ -13,6 +13,7 @@ from tasks.pipeline.graph import (
     build_graph,
     describe_cluster,
     iso_timestamp,
+    name_coverage,
     nearest_to_centroid,
 )
 from tasks.pipeline.parsing import SourceItem
@@ -155,3 +156,22 @@ def test_helpers():
     merged = absorb_small([[0, 1, 2], [3, 4, 5], [6]], np.array(
         [[1, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0.1, 1]], dtype=float), 3)
     assert merged == [[0, 1, 2], [3, 4, 5, 6]]
+
+
+def test_the_count_is_reported_with_how_sure_it_is(built):
+    from graphnode.contract.graph_model import GraphDocument
+
+    _, _, graph, _, _ = built
+    count = graph["metadata"]["clusterCount"]
+    assert count["chosen"] == len(graph["metadata"]["clusters"]) == 3
+    assert (count["minClusters"], count["maxClusters"]) == (3, 8)
+    assert count["source"] == "structure" and count["confidence"] == "high"
+    assert count["margin"] > 0 and count["balanceSplits"] == 0
+    GraphDocument.model_validate(graph)
+
+
+def test_cluster_names_describe_most_of_their_members(built):
+    _, _, graph, _, _ = built
+    coverage = name_coverage(graph)
+    assert set(coverage) == set(graph["metadata"]["clusters"])
+    assert min(coverage.values()) >= 0.8, coverage

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import adjusted_mutual_info_score
 
 from graphnode.samples import KOREAN_TOPICS, korean_topic_labels, load_korean_export
-from tasks.pipeline.graph import build_graph
+from tasks.pipeline.graph import build_graph, name_coverage
 from tasks.pipeline.lexical import (
     Lexicon,
     item_vectors,
@@ -70,6 +70,19 @@ def test_korean_sample_planted_topics_come_back_from_an_english_model():
     assert adjusted_mutual_info_score(truth, plain_found) < 0.5
 
 
+def test_a_korean_chat_with_none_of_the_lexicon_terms_keeps_its_embedding():
+    # A short chat whose words occur in no other text has an empty lexical part: its vector
+    # was all zeros, and the build failed (scipy's linkage refuses a zero centroid).
+    items, _ = korean_sample()
+    texts = [item_text(item) for item in items] + ["너는 클론을 가질 수 없다"]
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(len(texts), 16))
+    vectors, lexicon = item_vectors(texts, dense, LATIN)
+    assert not lexicon.transform(texts[-1:]).any()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vectors[-1, :16], dense[-1] / np.linalg.norm(dense[-1]), atol=1e-5)
+
+
 def test_project_places_new_items_in_the_stored_space():
     items, truth = korean_sample()
     texts = [item_text(item) for item in items]
@@ -107,3 +120,13 @@ def test_korean_sample_cluster_names_are_topics_not_particles_or_small_talk():
         words = {w.lower() for part in meta["name"].split(" / ") for w in part.split()}
         assert words and not words & stop_words(), meta["name"]
         assert not any(w.endswith(("에서", "으로", "는", "를")) for w in words), meta["name"]
+
+
+def test_korean_sample_cluster_names_describe_most_of_their_members():
+    items, _ = korean_sample()
+    graph, _ = build_graph(items, what_minilm_makes_of_korean(len(items)), min_clusters=3,
+                           max_clusters=12, scripts=LATIN)
+    coverage = name_coverage(graph)
+    sizes = {c: meta["size"] for c, meta in graph["metadata"]["clusters"].items()}
+    weighted = sum(coverage[c] * sizes[c] for c in coverage) / sum(sizes.values())
+    assert weighted >= 0.9 and min(coverage.values()) >= 0.7, coverage
