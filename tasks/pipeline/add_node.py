@@ -375,8 +375,21 @@ def _new_edges(unit_old: np.ndarray, x: np.ndarray, row_clusters: list[str], ids
     ids_all = np.vstack([np.full((n_old, k), -1, dtype=np.int64), ids_new])
     label_ids = {c: i for i, c in enumerate(dict.fromkeys(row_clusters))}
     row_labels = np.array([label_ids[c] for c in row_clusters], dtype=np.int64)
+    reach = np.concatenate([_stored_reach(unit_old, ids_new, k), sims_new[:, -1]])
     return [{**e, "source": ids[e["source"]], "target": ids[e["target"]]}
-            for e in edges_from_neighbours(sims_all, ids_all, row_labels, edge_threshold)]
+            for e in edges_from_neighbours(sims_all, ids_all, row_labels, edge_threshold,
+                                           reach=reach)]
+
+
+def _stored_reach(unit_old: np.ndarray, ids_new: np.ndarray, k: int) -> np.ndarray:
+    """The k-th neighbour similarity among stored nodes of each stored node a new node has
+    near (others: +inf, never asked): a fallback edge to a stored node must be mutual."""
+    reach = np.full(len(unit_old), np.inf, dtype=np.float32)
+    near = np.unique(ids_new[(ids_new >= 0) & (ids_new < len(unit_old))])
+    if len(near):
+        sims, _ = query_neighbours(unit_old, unit_old[near], k + 1)  # the first is itself
+        reach[near] = sims[:, -1]
+    return reach
 
 
 def add_nodes(

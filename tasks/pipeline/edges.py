@@ -57,12 +57,18 @@ def edges_from_neighbours(
     labels: np.ndarray,
     threshold: float,
     min_edges_per_node: int = 1,
+    reach: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Undirected edge list from k-NN lists: pairs above ``threshold``, plus fallbacks.
 
     A node left with fewer than ``min_edges_per_node`` edges gets its best remaining
-    neighbours anyway, marked ``low``, so a uniformly dissimilar corpus still yields a
-    mostly connected graph. Each unordered pair appears once, with its highest similarity.
+    neighbours anyway, marked ``low``, but only mutual ones (each in the other's k-NN list):
+    a one-sided nearest neighbour below the threshold is what a lone item has nearest
+    whatever it is about, and an isolated node misleads less than a link that says nothing.
+    ``reach`` is each row's k-th neighbour similarity (a row takes a neighbour at least that
+    close into its list; default: the last column of ``sims``), given where a row's own list
+    is not in ``sims`` (add-node's stored nodes). Each unordered pair appears once, with its
+    highest similarity.
     """
     pairs: dict[tuple[int, int], tuple[float, bool]] = {}
 
@@ -78,6 +84,7 @@ def edges_from_neighbours(
             if j >= 0 and j != i and sim >= threshold:
                 add(i, int(j), float(sim), False)
     if min_edges_per_node > 0:
+        reach = sims[:, -1] if reach is None else reach
         degree = np.zeros(n, dtype=np.int64)
         for a, b in pairs:
             degree[a] += 1
@@ -87,7 +94,7 @@ def edges_from_neighbours(
                 if degree[i] >= min_edges_per_node:
                     break
                 j = int(j)
-                if j < 0 or j == i or ((min(i, j), max(i, j)) in pairs):
+                if j < 0 or j == i or sim < reach[j] or (min(i, j), max(i, j)) in pairs:
                     continue
                 add(i, j, float(sim), True)
                 degree[i] += 1

@@ -48,15 +48,23 @@ def test_threshold_and_confidence_labels():
     assert len(got) == 4
 
 
-def test_uniformly_dissimilar_corpus_still_gets_one_edge_per_node():
+def test_a_dissimilar_corpus_gets_fallback_edges_only_between_mutual_neighbours():
     rng = np.random.default_rng(1)
     x = unit_rows(rng.normal(size=(40, 384)))  # random directions: cosines near 0
     edges = knn_edges(x, np.zeros(40, dtype=int), k=5, threshold=0.5)
     assert edges and all(e["confidence"] == "low" for e in edges)
-    degree = np.bincount([v for e in edges for v in (e["source"], e["target"])], minlength=40)
-    assert degree.min() >= 1
+    top5 = [set(np.argsort(-(x @ x[i]))[1:6].tolist()) for i in range(40)]
+    assert all(e["target"] in top5[e["source"]] and e["source"] in top5[e["target"]]
+               for e in edges)
     assert len(edges) <= 40  # at most one fallback per node
     assert knn_edges(x, np.zeros(40, dtype=int), threshold=0.5, min_edges_per_node=0) == []
+
+
+def test_a_one_sided_nearest_neighbour_gives_no_fallback_edge():
+    # 130 deg is nearest to 20 deg, but 20 deg's two nearest are 0 and 10 deg: an isolated
+    # node misleads less than a link to whatever happens to be least far.
+    edges = knn_edges(at_angles([0, 10, 20, 130]), np.zeros(4, dtype=int), k=2, threshold=0.5)
+    assert all(3 not in (e["source"], e["target"]) for e in edges) and len(edges) == 3
 
 
 def test_duplicate_texts_link_to_each_other():
