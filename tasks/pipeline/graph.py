@@ -222,6 +222,17 @@ def _unit_rows(items: list[SourceItem], embeddings: np.ndarray) -> tuple[np.ndar
     return vectors, l2_normalize(vectors).astype(np.float32)
 
 
+def _cluster_words_and_names(texts: list[str], labels: np.ndarray, per_node: list[list[str]]
+                             ) -> tuple[dict[int, list[str]], dict[int, str]]:
+    """Each cluster's key terms (c-TF-IDF) and its name: of its top ``NAME_CANDIDATES`` terms,
+    those that name most of its members (``covering_order``)."""
+    candidates = cluster_keywords(texts, labels, top_n=NAME_CANDIDATES)
+    names = {c: cluster_name(covering_order(words, [per_node[i] for i in
+                                                    np.flatnonzero(labels == c)]))
+             for c, words in candidates.items()}
+    return {c: words[:CLUSTER_KEYWORDS] for c, words in candidates.items()}, names
+
+
 def _cluster_subclusters(label: int, members: np.ndarray, labels: np.ndarray,
                          index_edges: list[dict[str, Any]], unit: np.ndarray, texts: list[str],
                          ids: list[str], per_node: list[list[str]]) -> list[dict[str, Any]]:
@@ -315,14 +326,10 @@ def build_graph(
     index_edges = knn_edges(unit, labels, k=k, threshold=threshold)
     report("edges", 0.5)
 
-    candidates = cluster_keywords(texts, labels, top_n=NAME_CANDIDATES)
-    per_cluster = {c: words[:CLUSTER_KEYWORDS] for c, words in candidates.items()}
     # MMR compares terms with documents in the embedding model's own space.
     per_node = node_keywords(texts, top_n=NODE_KEYWORDS, embeddings=dense if embed else None,
                              embed=embed, readable=model_reads(texts, scripts))
-    names = {c: cluster_name(covering_order(words, [per_node[i] for i in
-                                                    np.flatnonzero(labels == c)]))
-             for c, words in candidates.items()}
+    per_cluster, names = _cluster_words_and_names(texts, labels, per_node)
     report("keywords", 0.75)
 
     subclusters: list[dict[str, Any]] = []
