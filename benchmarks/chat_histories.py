@@ -345,7 +345,7 @@ def run(name: str, items: list[Any], truth: list[str], model: Any, device: str) 
         "name": name, "n": len(items), "k_true": len(set(truth)),
         "k": len(graph["metadata"]["clusters"]), "ours": ours, "bertopic": theirs,
         "count": graph["metadata"]["clusterCount"],
-        "k_at": {top: ClusterModel(min_clusters=MIN_K, max_clusters=top).fit(unit).n_clusters_
+        "k_at": {top: ClusterModel(min_clusters=MIN_K, max_clusters=top).fit(unit)
                  for top in (8, 35)},
         "largest": max(Counter(labels).values()) / len(items),
         "bertopic_largest": max(Counter(topics).values()) / len(items),
@@ -440,7 +440,8 @@ def main() -> None:
           "raises the limit; margin: the count's silhouette excess over structureless data; "
           "NPMI over top-10 words by document co-occurrence, diversity over top-25 words; "
           "name coverage: share of items whose own keywords meet their cluster's name)\n")
-    header = ("| dataset | k true | k ours [3, 30] | k at max 8 / 35 | count confidence (margin, "
+    header = ("| dataset | k true | k ours [3, 30] | k at max 8 / 35 (largest share at 8, "
+              "splits) | count confidence (margin, "
               "source, splits) | largest share ours / BERTopic | NMI/AMI/ARI ours | BERTopic "
               "| k-means at true k | NPMI ours / BERTopic | diversity ours / BERTopic "
               "| name coverage |")
@@ -448,7 +449,10 @@ def main() -> None:
     print("|" + "---|" * (header.count("|") - 1))
     for r in rows:
         c = r["count"]
-        print(f"| {r['name']} | {r['k_true']} | {r['k']} | {r['k_at'][8]} / {r['k_at'][35]} | "
+        at8, at35 = r["k_at"][8], r["k_at"][35]
+        print(f"| {r['name']} | {r['k_true']} | {r['k']} | {at8.n_clusters_} / "
+              f"{at35.n_clusters_} ({max(np.bincount(at8.labels_)) / r['n']:.0%}, "
+              f"{at8.balance_splits_}) | "
               f"{c['confidence']} ({c['margin']}, {c['source']}, {c['balanceSplits']}) | "
               f"{r['largest']:.0%} / {r['bertopic_largest']:.0%} | {triple(r['ours'])} | "
               f"{triple(r['bertopic'])} | {triple(r['kmeans'])} | {r['npmi']:.3f} / "
