@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from tasks.pipeline.keywords import (
     cluster_name,
     covering_order,
     node_keywords,
+    term_words,
     tokens_memoized,
 )
 from tasks.pipeline.lexical import item_vectors, model_reads
@@ -182,15 +183,13 @@ def subcluster_entry(cluster: str, number: int, node_ids: list[str], representat
 def name_coverage(graph: dict[str, Any]) -> dict[str, float]:
     """Per cluster, the share of its members whose own keywords share a word with the
     cluster's name: how far the name describes the cluster, not only its loudest part."""
-    def words(terms: Iterable[str]) -> set[str]:
-        return {w.lower() for term in terms for w in str(term).split()}
-
-    names = {cid: words(meta["name"].split(" / "))
+    names = {cid: term_words(meta["name"].split(" / "))
              for cid, meta in graph["metadata"]["clusters"].items()}
     met: dict[str, list[bool]] = {}
     for node in graph["nodes"]:
         cid = node["clusterId"]
-        met.setdefault(cid, []).append(bool(words(node["keywords"]) & names.get(cid, set())))
+        met.setdefault(cid, []).append(
+            bool(term_words(node["keywords"]) & names.get(cid, frozenset())))
     return {cid: sum(hits) / len(hits) for cid, hits in met.items()}
 
 

@@ -9,6 +9,7 @@ from tasks.pipeline.keywords.ctfidf import (
     cluster_keywords,
     cluster_name,
     covering_order,
+    term_words,
 )
 from tasks.pipeline.keywords.mmr import mmr_select, node_keywords
 from tasks.pipeline.keywords.tokens import stop_words, tokenize, tokens_memoized
@@ -21,6 +22,7 @@ __all__ = [
     "mmr_select",
     "node_keywords",
     "stop_words",
+    "term_words",
     "tokenize",
     "tokens_memoized",
 ]

@@ -118,30 +118,34 @@ def _title(term: str) -> str:
     return " ".join(w if re.search(r"[A-Z]", w) else w[:1].upper() + w[1:] for w in term.split())
 
 
-def covering_order(keywords: Sequence[str], member_keywords: Sequence[Sequence[str]]) -> list[str]:
-    """``keywords`` (a cluster's, best first) reordered so that each next one names the most
-    members not yet named: a member is named by a keyword that shares a word with its own
-    keywords. Ties keep the c-TF-IDF order; keywords that name nobody new follow in it.
+def term_words(terms: Iterable[str]) -> frozenset[str]:
+    """The lower-case words of ``terms`` (a phrase gives each of its words)."""
+    return frozenset(w.lower() for term in terms for w in str(term).split())
+
+
+def covering_order(keywords: Sequence[str], member_keywords: Sequence[Sequence[str]],
+                   picks: int = 6) -> list[str]:
+    """``keywords`` (a cluster's, best first) reordered so that each of the first ``picks``
+    names the most members not yet named: a member is named by a keyword that shares a word
+    with its own keywords. Ties keep the c-TF-IDF order, as do the keywords after them (a name
+    takes three distinct ones, ``cluster_name``).
 
     c-TF-IDF alone ranks the terms that set a cluster apart, which can be the words of its
-    loudest few members ("Shares / Company / Oil" over 126 business articles that 8 % of them
-    carry); the name should describe most of the cluster.
+    loudest few members ("Shares / Company / Oil" over 126 business articles, 8 % of whose
+    keywords meet it); the name should describe most of the cluster.
     """
-    def words(terms: Iterable[str]) -> frozenset[str]:
-        return frozenset(w.lower() for term in terms for w in str(term).split())
-
-    members = [words(own) for own in member_keywords]
+    members = [term_words(own) for own in member_keywords]
     remaining = list(keywords)
     unnamed = list(range(len(members)))
     ordered: list[str] = []
-    while remaining and unnamed:
-        gains = [sum(1 for m in unnamed if words([k]) & members[m]) for k in remaining]
+    while remaining and unnamed and len(ordered) < picks:
+        gains = [sum(1 for m in unnamed if term_words([k]) & members[m]) for k in remaining]
         best = max(range(len(remaining)), key=lambda i: (gains[i], -i))
         if gains[best] == 0:
             break
         keyword = remaining.pop(best)
         ordered.append(keyword)
-        unnamed = [m for m in unnamed if not words([keyword]) & members[m]]
+        unnamed = [m for m in unnamed if not term_words([keyword]) & members[m]]
     return ordered + remaining
 
 

@@ -11,6 +11,7 @@ from tasks.pipeline.keywords.ctfidf import (
     FALLBACK_NAME,
     cluster_keywords,
     cluster_name,
+    covering_order,
     ctfidf,
     specificity,
 )
@@ -336,3 +337,12 @@ def test_a_build_tokenizes_each_text_once(monkeypatch):
     assert set(seen) == set(texts) and max(seen.values()) == 1
     tokenize(KO[0])  # outside the block nothing is kept
     assert seen[KO[0]] == 2
+
+
+def test_covering_order_puts_first_the_keywords_that_name_most_members():
+    members = [["oil price"], ["bank shares"], ["bank rates"], ["growth"], ["bank loan"]]
+    # "yukos" leads by c-TF-IDF but names nobody; "bank" names three, then oil and growth.
+    assert covering_order(["yukos", "oil", "bank", "growth"], members) == [
+        "bank", "oil", "growth", "yukos"]
+    assert covering_order(["yukos", "oil"], []) == ["yukos", "oil"]
+    assert covering_order(["a", "b", "c"], [["c"], ["b"]], picks=1) == ["b", "a", "c"]
