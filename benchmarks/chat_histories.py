@@ -144,6 +144,12 @@ def diffuse(n: int = 340) -> tuple[list[Any], list[str]]:
     return items, labels
 
 
+def print_header(header: str) -> None:
+    """A Markdown table's header row and the separator row under it."""
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+
+
 def triple(s: dict[str, float]) -> str:
     return f"{s['nmi']:.3f}/{s['ami']:.3f}/{s['ari']:.3f}"
 
@@ -345,7 +351,7 @@ def run(name: str, items: list[Any], truth: list[str], model: Any, device: str) 
     theirs = scores(truth, topics)
     char_ami = char_tfidf_kmeans_ami(texts, truth)
     added = add_node_agreement(items, dense, model, found)
-    labels = np.array([int(found[i.id].rsplit("-", 1)[-1]) for i in items])
+    labels = np.unique([found[i.id] for i in items], return_inverse=True)[1]
     ours_words = cluster_keywords(texts, labels, top_n=25)
     their_words = [[w for w, _ in bertopic.get_topic(t)] for t in sorted(set(topics) - {-1})]
     unit, _ = item_vectors(texts, dense, model.readable_scripts)
@@ -432,8 +438,7 @@ def main() -> None:
               "| add-node agreement | new 1-item clusters | ids kept | build s | BERTopic s "
               "| build / BERTopic | rebuild / BERTopic | encode / bare (time) "
               "| encode per token / bare |")
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
+    print_header(header)
     for r in rows:
         o, b = r["ours"], r["bertopic"]
         per_token = (r["bare_s"] / r["bare_tokens"]) / (r["encode_s"] / r["ours_tokens"])
@@ -454,8 +459,7 @@ def main() -> None:
               "source, splits) | largest share ours / BERTopic | NMI/AMI/ARI ours | BERTopic "
               "| k-means at true k | NPMI ours / BERTopic | diversity ours / BERTopic "
               "| name coverage |")
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
+    print_header(header)
     for r in rows:
         c = r["count"]
         at8, at35 = r["k_at"][8], r["k_at"][35]
@@ -471,8 +475,7 @@ def main() -> None:
         print("\nEdges on BBC articles cut in halves by paragraphs: precision = edges joining "
               "the two halves of one article / edges; recall = articles whose halves are "
               "joined; at the default threshold and at one where fallbacks matter\n")
-        print("| set | fallback rule | edges | precision | recall | low share | isolated |")
-        print("|---|---|---|---|---|---|---|")
+        print_header("| set | fallback rule | edges | precision | recall | low share | isolated |")
         # The bundled samples are generated from per-topic templates: the halves of one of
         # their conversations are no closer than any two of its topic, so only real text here.
         sizes, by_threshold = split_edges(bbc(args.split_limit)[0], model, (0.5, 0.65))

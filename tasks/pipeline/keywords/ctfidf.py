@@ -135,18 +135,18 @@ def covering_order(keywords: Sequence[str], member_keywords: Sequence[Sequence[s
     keywords meet it); the name should describe most of the cluster.
     """
     members = [term_words(own) for own in member_keywords]
-    remaining = list(keywords)
+    remaining = [(keyword, term_words([keyword])) for keyword in keywords]
     unnamed = list(range(len(members)))
     ordered: list[str] = []
     while remaining and unnamed and len(ordered) < picks:
-        gains = [sum(1 for m in unnamed if term_words([k]) & members[m]) for k in remaining]
+        gains = [sum(1 for m in unnamed if words & members[m]) for _, words in remaining]
         best = max(range(len(remaining)), key=lambda i: (gains[i], -i))
         if gains[best] == 0:
             break
-        keyword = remaining.pop(best)
+        keyword, words = remaining.pop(best)
         ordered.append(keyword)
-        unnamed = [m for m in unnamed if not term_words([keyword]) & members[m]]
-    return ordered + remaining
+        unnamed = [m for m in unnamed if not words & members[m]]
+    return ordered + [keyword for keyword, _ in remaining]
 
 
 def cluster_name(keywords: Sequence[str], parts: int = 3) -> str:
